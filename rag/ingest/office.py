@@ -1,0 +1,95 @@
+"""PDF (text layer, via pypdf) and DOCX (via python-docx) to blocks."""
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+
+from rag.ingest.blocks import HEADING, TEXT, Block, Parsed
+from rag.ingest.errors import IngestError
+from rag.ingest.plaintext import heading_rank
+
+# A .docx is a zip; refuse archives that would inflate past this (zip bombs).
+MAX_DOCX_UNPACKED_BYTES = 200 * 1024 * 1024
+HEADING_STYLE = re.compile(r"^(?:Heading|Overskrift)\s*(\d)$", re.IGNORECASE)
+
+
+def parse_pdf(path: Path) -> Parsed:
+    """Blocks from a PDF's text layer; lines are re-joined into paragraphs."""
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(str(path))
+        pages = [page.extract_text() or "" for page in reader.pages]
+        info = reader.metadata or {}
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as error:
+        raise IngestError(f"{path}: not a readable PDF ({error}); re-export it or remove it") from error
+    lines = [line.strip() for page in pages for line in page.split("\n")]
+    if not any(lines):
+        raise IngestError(f"{path}: the PDF has no text layer (scanned?); run OCR on it first")
+    meta = {key: str(info.get(f"/{key.title()}")) for key in ("title", "author") if info.get(f"/{key.title()}")}
+    return Parsed(_unwrap_lines(lines), meta)
+
+
+def _unwrap_lines(lines: list[str]) -> list[Block]:
+    """PDF text has a line break at every visual line: join lines into paragraphs."""
+    blocks: list[Block] = []
+    paragraph: list[str] = []
+
+    def flush():
+        if paragraph:
+            blocks.append(Block(TEXT, " ".join(paragraph)))
+            paragraph.clear()
+
+    for index, line in enumerate(lines):
+        rank = heading_rank(line) if line else None
+        ends_paragraph = not paragraph or paragraph[-1].endswith((".", "!", "?", "»", ":"))
+        following = next((n for n in lines[index + 1:] if n), "")
+        # A wrapped sentence continues in lower case on the next line; a heading does not.
+        continues = following[:1].islower()
+        if not line:
+            flush()
+        elif rank is not None and ends_paragraph and not continues:
+            flush()
+            blocks.append(Block(HEADING, line, rank))
+        else:
+            paragraph.append(line)
+    flush()
+    return blocks
+
+
+def parse_docx(path: Path) -> Parsed:
+    """Blocks from a Word document: heading styles map to heading ranks."""
+    import docx
+
+    _refuse_zip_bomb(path)
+    try:
+        document = docx.Document(str(path))
+    except Exception as error:  # python-docx raises many unrelated types for bad files
+        raise IngestError(f"{path}: not a readable .docx ({error.__class__.__name__}: {error})") from error
+    blocks = [_docx_block(p.style.name if p.style is not None else "", p.text) for p in document.paragraphs]
+    props = document.core_properties
+    meta = {k: v for k, v in (("title", props.title), ("author", props.author)) if v}
+    return Parsed([b for b in blocks if b.text.strip()], meta)
+
+
+def _docx_block(style: str, text: str) -> Block:
+    match = HEADING_STYLE.match(style or "")
+    if style == "Title":
+        return Block(HEADING, text.strip(), 0)
+    if match:
+        return Block(HEADING, text.strip(), int(match.group(1)))
+    return Block(TEXT, text.strip())
+
+
+def _refuse_zip_bomb(path: Path) -> None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, OSError) as error:
+        raise IngestError(f"{path}: not a .docx (not a zip archive: {error}); re-save it from Word") from error
+    if unpacked > MAX_DOCX_UNPACKED_BYTES:
+        raise IngestError(
+            f"{path}: unpacks to {unpacked // 2**20} MB, more than a document should; refusing it"
+        )

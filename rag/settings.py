@@ -1,0 +1,88 @@
+"""One Settings object for the whole pipeline.
+
+Values come, in increasing priority, from the defaults below, an optional `rag.toml`
+in the working directory (or the file named by `RAG_CONFIG`), and `RAG_*` environment
+variables (the upper-cased field name, e.g. `RAG_CHUNK_TOKENS=300`).
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+BUNDLED_MODEL = "bundled:multilingual-e5-small"
+
+
+def _default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "rag"
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of the pipeline, with the defaults a fresh install runs on."""
+
+    corpus_dir: Path = Path("seeds")
+    index_dir: Path = Path("index")
+    cache_dir: Path = _default_cache_dir()
+    # Token budget of a chunk's embedding input (heading chain + text), in cl100k tokens.
+    chunk_tokens: int = 350
+    chunk_overlap_tokens: int = 50
+    embedding_model: str = BUNDLED_MODEL
+    embedding_batch_size: int = 16
+    # "flat" (exact), "hnsw" (approximate) or "auto" (hnsw past hnsw_threshold vectors).
+    vector_index: str = "auto"
+    hnsw_threshold: int = 200_000
+
+    @classmethod
+    def load(cls, **overrides) -> "Settings":
+        """Defaults < rag.toml < RAG_* environment < explicit keyword overrides."""
+        values: dict = {}
+        values.update(_read_toml())
+        values.update(_read_env())
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls()._with(values)
+
+    def _with(self, values: dict) -> "Settings":
+        known = {f.name: f for f in fields(self)}
+        converted = {}
+        for name, raw in values.items():
+            if name not in known:
+                raise SettingsError(f"unknown setting {name!r}; known: {', '.join(known)}")
+            converted[name] = _convert(name, raw, type(getattr(self, name)))
+        return replace(self, **converted)
+
+
+def _convert(name: str, raw, kind: type):
+    if isinstance(raw, kind):
+        return raw
+    try:
+        if issubclass(kind, Path):
+            return Path(str(raw)).expanduser()
+        return kind(raw)
+    except (TypeError, ValueError) as error:
+        raise SettingsError(f"setting {name}={raw!r} is not a valid {kind.__name__}") from error
+
+
+def _read_toml() -> dict:
+    path = Path(os.environ.get("RAG_CONFIG", "rag.toml"))
+    if not path.is_file():
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise SettingsError(f"{path}: not valid TOML ({error}); fix or remove the file") from error
+
+
+def _read_env() -> dict:
+    names = {f.name for f in fields(Settings)}
+    return {
+        name: os.environ[f"RAG_{name.upper()}"]
+        for name in names
+        if f"RAG_{name.upper()}" in os.environ
+    }

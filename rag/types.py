@@ -1,0 +1,117 @@
+"""Plain data types that flow through the pipeline: ingest -> chunking -> index -> retrieval."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Section:
+    """A heading and everything under it, as character spans into `Document.text`.
+
+    `start`..`end` covers the heading line and all subsections; `body_start`..`body_end`
+    is the section's own text between its heading and the next heading of any level.
+    `path` is the heading chain from the document's top heading down to this one.
+    """
+
+    path: tuple[str, ...]
+    start: int
+    end: int
+    body_start: int
+    body_end: int
+
+    @property
+    def level(self) -> int:
+        """Depth in the tree: 1 for the document's top heading."""
+        return len(self.path)
+
+    @property
+    def heading(self) -> str:
+        """The section's own heading text."""
+        return self.path[-1]
+
+
+@dataclass(frozen=True)
+class Footnote:
+    """A footnote lifted out of the body text.
+
+    Its text sits in the notes block at the end of `Document.text` (`start`..`end`);
+    `anchor` is the body offset where its marker stood.
+    """
+
+    n: int
+    text: str
+    section_path: tuple[str, ...]
+    start: int
+    end: int
+    anchor: int
+
+
+@dataclass
+class Document:
+    """One cleaned source document with its section tree and footnotes."""
+
+    id: str
+    title: str
+    source: str
+    text: str
+    sections: list[Section] = field(default_factory=list)
+    footnotes: list[Footnote] = field(default_factory=list)
+    meta: dict = field(default_factory=dict)
+
+    def section_at(self, offset: int) -> Section | None:
+        """The deepest section whose own body contains `offset`."""
+        for section in self.sections:
+            if section.body_start <= offset < section.body_end:
+                return section
+        return None
+
+    def to_json(self) -> dict:
+        """The `rag docs --json` shape."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "source": self.source,
+            "meta": self.meta,
+            "text": self.text,
+            "sections": [
+                {"path": list(s.path), "start": s.start, "end": s.end} for s in self.sections
+            ],
+            "footnotes": [
+                {"n": f.n, "text": f.text, "section_path": list(f.section_path)}
+                for f in self.footnotes
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A retrievable passage: `text == document.text[start:end]` exactly.
+
+    `kind` is "body" for section text and "footnote" for a footnote's text.
+    """
+
+    id: str
+    doc_id: str
+    source: str
+    title: str
+    section_path: tuple[str, ...]
+    text: str
+    start: int
+    end: int
+    tokens: int
+    kind: str = "body"
+
+    def embedding_text(self) -> str:
+        """What the embedder sees: the heading chain, then the passage."""
+        return " > ".join(self.section_path) + "\n" + self.text
+
+    def to_json(self) -> dict:
+        """The `rag chunks --json` shape."""
+        data = asdict(self)
+        data["section_path"] = list(self.section_path)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Chunk":
+        """Inverse of `to_json`."""
+        return cls(**{**data, "section_path": tuple(data["section_path"])})

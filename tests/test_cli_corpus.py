@@ -1,0 +1,41 @@
+"""`rag docs` and `rag chunks` print the documented JSON shapes."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from conftest import REPO, REPORT, SEEDS
+from rag.cli import main
+
+
+def run_json(capsys, *argv):
+    assert main(list(argv)) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_docs_json_shape(capsys):
+    docs = run_json(capsys, "docs", "--json", "--corpus", str(SEEDS))
+    assert {d["source"] for d in docs} == {"000_3c243a1dc653bf97.txt", "001_c462c3b4caaabb4f.txt"}
+    report = next(d for d in docs if d["id"] == REPORT)
+    assert set(report) == {"id", "title", "source", "meta", "text", "sections", "footnotes"}
+    assert report["sections"][0] == {"path": [report["title"]], "start": 0, "end": report["sections"][0]["end"]}
+    assert [f["n"] for f in report["footnotes"]] == [76, 77, 78]
+    assert set(report["footnotes"][0]) == {"n", "text", "section_path"}
+
+
+def test_chunks_json_text_is_exact_span(capsys):
+    docs = {d["id"]: d for d in run_json(capsys, "docs", "--json", "--corpus", str(SEEDS))}
+    chunks = run_json(capsys, "chunks", "--json", "--corpus", str(SEEDS))
+    assert len(chunks) > 40
+    for chunk in chunks:
+        assert {"id", "doc_id", "source", "title", "section_path", "text", "start", "end", "tokens"} <= set(chunk)
+        assert docs[chunk["doc_id"]]["text"][chunk["start"]:chunk["end"]] == chunk["text"]
+
+
+def test_readable_tree_and_missing_corpus_error(tmp_path):
+    tree = subprocess.run([sys.executable, "-m", "rag", "docs"], cwd=REPO, capture_output=True, text=True)
+    assert tree.returncode == 0 and "    Tiltak mot opplevd stigma og diskriminering" in tree.stdout
+    missing = subprocess.run([sys.executable, "-m", "rag", "docs", "--corpus", str(tmp_path / "nope")],
+                             cwd=REPO, capture_output=True, text=True)
+    assert missing.returncode == 1 and "corpus folder not found" in missing.stderr

@@ -1,0 +1,91 @@
+"""Every supported format loads into the same section tree; bad files get clear errors."""
+from __future__ import annotations
+
+import shutil
+
+from documents import PDF_LINES, write_docx, write_html, write_markdown, write_pdf
+
+from conftest import OPED, SEEDS
+from rag.chunking import chunk_document
+from rag.ingest import load_corpus, load_document
+
+
+def paths(document):
+    return [s.path for s in document.sections]
+
+
+def test_markdown_headings_nest(tmp_path):
+    document, _ = load_document(write_markdown(tmp_path / "reform.md"))
+    assert paths(document) == [("Rusreform",), ("Rusreform", "Politi"), ("Rusreform", "Politi", "Tiltak"),
+                               ("Rusreform", "Helse")]
+    assert "Politihøgskolen" in document.text
+
+
+def test_html_headings_and_no_markup_or_script(tmp_path):
+    document, _ = load_document(write_html(tmp_path / "rapport.html"))
+    assert paths(document) == [("Rapport om stigma",), ("Rapport om stigma", "Politi"),
+                               ("Rapport om stigma", "Helse")]
+    assert "Politiet har for lite tid." in document.text and "Punkt to" in document.text
+    for absent in ("alert", "color:red", "<b>", "Meny", "Kontakt oss"):
+        assert absent not in document.text
+    assert "Innledning & bakgrunn." in document.text
+
+
+def test_docx_heading_styles_and_properties(tmp_path):
+    document, _ = load_document(write_docx(tmp_path / "notat.docx"))
+    assert paths(document) == [("Notat om LAR",), ("Notat om LAR", "Tilgang"), ("Notat om LAR", "Kostnader")]
+    assert document.meta["author"] == "Kari Nordmann"
+
+
+def test_pdf_text_layer_with_headings(tmp_path):
+    document, _ = load_document(write_pdf(tmp_path / "tiltak.pdf", PDF_LINES))
+    assert paths(document) == [("Tiltak i kommunene",), ("Tiltak i kommunene", "Oppfølging")]
+    assert "Kommunene må tilby flere boliger til personer med rusavhengighet." in document.text
+
+
+def test_bad_files_get_clear_errors_and_the_rest_load(tmp_path):
+    write_markdown(tmp_path / "good.md")
+    write_pdf(tmp_path / "good.pdf", PDF_LINES)
+    (tmp_path / "junk.pdf").write_bytes(bytes(range(256)) * 20)
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "blank.md").write_text("  \n\n \t\n")
+    (tmp_path / "notzip.docx").write_bytes(b"this is not a zip")
+    (tmp_path / "latin1.txt").write_bytes("Overskrift\n\nFørerkort og rusbehandling på sykehuset.".encode("cp1252"))
+    (tmp_path / "picture.png").write_bytes(b"\x89PNG")
+    loaded = load_corpus(tmp_path)
+    assert sorted(d.source for d in loaded.documents) == ["good.md", "good.pdf", "latin1.txt"]
+    messages = {p.path.rsplit("/", 1)[-1]: (p.level, p.message) for p in loaded.problems}
+    assert messages["junk.pdf"][0] == "error" and "junk.pdf" in messages["junk.pdf"][1]
+    assert "empty" in messages["empty.txt"][1] and "empty" in messages["blank.md"][1]
+    assert "not a .docx" in messages["notzip.docx"][1]
+    assert messages["latin1.txt"][0] == "warning" and "not valid UTF-8" in messages["latin1.txt"][1]
+    assert messages["picture.png"] == ("warning", f"{tmp_path / 'picture.png'}: skipped, unsupported file type")
+    latin = next(d for d in loaded.documents if d.source == "latin1.txt")
+    assert "Førerkort" in latin.text
+
+
+def test_utf8_bom_is_removed(tmp_path):
+    (tmp_path / "bom.txt").write_bytes(b"\xef\xbb\xbfTittel\n\nTekst her.")
+    document, warnings = load_document(tmp_path / "bom.txt")
+    assert document.title == "Tittel" and not warnings and not document.text.startswith("\ufeff")
+
+
+def test_symlink_outside_corpus_is_refused(tmp_path):
+    outside = tmp_path / "outside.txt"
+    outside.write_text("Hemmelig\n\nIkke les meg.")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "link.txt").symlink_to(outside)
+    loaded = load_corpus(corpus)
+    assert not loaded.documents and "outside the corpus" in loaded.problems[0].message
+
+
+def test_chunk_ids_survive_an_edit_in_another_section(tmp_path):
+    source = (SEEDS / f"{OPED}.txt").read_text(encoding="utf-8")
+    shutil.copy(SEEDS / f"{OPED}.txt", tmp_path / "a.txt")
+    before = {c.section_path: c.id for c in chunk_document(load_document(tmp_path / "a.txt")[0])}
+    edited = source.replace("Bortvisning\n\n", "Bortvisning\n\nEn ny innledende setning.\n\n")
+    (tmp_path / "a.txt").write_text(edited, encoding="utf-8")
+    after = chunk_document(load_document(tmp_path / "a.txt")[0])
+    unchanged = [c for c in after if c.section_path[-1] == "Medisinsk behandling og omsorg"]
+    assert unchanged and all(before.get(c.section_path) in {x.id for x in unchanged} for c in unchanged)
