@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from rag.chunking import ChunkingConfig, chunk_document
+from rag.index_files import IndexCorrupt, IndexMissing
 from rag.ingest import CorpusLoad, IngestError, load_corpus
 from rag.settings import Settings, SettingsError
 from rag.types import Document
@@ -21,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return args.run(args) or 0
-    except (IngestError, SettingsError) as error:
+    except (IngestError, SettingsError, IndexMissing, IndexCorrupt) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
 
@@ -35,7 +36,23 @@ def _parser() -> argparse.ArgumentParser:
     chunks = commands.add_parser("chunks", help="list the chunks the corpus is split into")
     _corpus_options(chunks)
     chunks.set_defaults(run=_run_chunks)
+    _index_parser(commands)
     return parser
+
+
+def _index_parser(commands) -> None:
+    index = commands.add_parser("index", help="build, update or inspect the search index")
+    actions = index.add_subparsers(title="actions", required=True)
+    for name, run, text in (
+        ("build", _run_index_build, "build the index from scratch"),
+        ("update", _run_index_update, "re-embed only added or changed documents"),
+        ("status", _run_index_status, "documents, chunks, model and staleness"),
+    ):
+        action = actions.add_parser(name, help=text)
+        action.add_argument("--corpus", type=Path, help="folder of documents (default: seeds/)")
+        action.add_argument("--index", type=Path, help="index folder (default: index/)")
+        action.add_argument("--json", action="store_true", help="print JSON")
+        action.set_defaults(run=run)
 
 
 def _corpus_options(parser: argparse.ArgumentParser) -> None:
@@ -87,6 +104,51 @@ def _run_chunks(args: argparse.Namespace) -> int:
             print(f"{chunk.id}  {chunk.tokens:4} tok  {' > '.join(chunk.section_path)}")
             print(f"    {chunk.text[:100]!r}")
     return 0
+
+
+def _run_index_build(args: argparse.Namespace) -> int:
+    from rag.index import build_index
+
+    return _report_update(args, build_index(settings_from(args)))
+
+
+def _run_index_update(args: argparse.Namespace) -> int:
+    from rag.index import update_index
+
+    return _report_update(args, update_index(settings_from(args)))
+
+
+def _report_update(args: argparse.Namespace, report) -> int:
+    if args.json:
+        _print_json({**report.__dict__, "changed_anything": report.changed_anything})
+    elif not report.changed_anything:
+        print(f"index is up to date ({report.total_chunks} chunks, {report.seconds:.2f} s)")
+    else:
+        what = "rebuilt" if report.rebuilt else (
+            f"updated: {len(report.added)} added, {len(report.changed)} changed, {len(report.removed)} removed")
+        print(f"index {what}; embedded {report.embedded_chunks} of {report.total_chunks} chunks "
+              f"in {report.seconds:.1f} s")
+    return 0
+
+
+def _run_index_status(args: argparse.Namespace) -> int:
+    from rag.index import index_status
+
+    status = index_status(settings_from(args))
+    if args.json:
+        _print_json(status)
+    elif not status["ok"]:
+        print(status["error"])
+    else:
+        state = "up to date" if status["up_to_date"] else "needs `rag index update`"
+        print(f"{status['index_dir']}: {status['documents']} documents, {status['chunks']} chunks, "
+              f"model {status['model']['model_id']} ({status['model']['dim']} dims), {state}")
+        for reason in status["stale_reasons"]:
+            print(f"  stale: {reason}")
+        for kind, ids in status["corpus_changes"].items():
+            if ids:
+                print(f"  {kind}: {', '.join(ids)}")
+    return 0 if status["ok"] else 1
 
 
 def _print_json(data) -> None:

@@ -65,6 +65,17 @@ class Document:
                 return section
         return None
 
+    def to_record(self) -> dict:
+        """Everything, for storing in the index (`from_record` reads it back)."""
+        return asdict(self)
+
+    @classmethod
+    def from_record(cls, data: dict) -> "Document":
+        """Inverse of `to_record`."""
+        sections = [Section(**{**s, "path": tuple(s["path"])}) for s in data["sections"]]
+        footnotes = [Footnote(**{**f, "section_path": tuple(f["section_path"])}) for f in data["footnotes"]]
+        return cls(**{**data, "sections": sections, "footnotes": footnotes})
+
     def to_json(self) -> dict:
         """The `rag docs --json` shape."""
         return {

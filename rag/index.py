@@ -1,0 +1,266 @@
+"""Build, update and load the index folder: vectors, chunk table, BM25 and manifest.
+
+`update` re-embeds only documents whose content hash changed and drops removed ones;
+when the manifest's model or chunking settings differ from the current settings, the
+index is stale and is rebuilt. Files are written per `rag.index_files` (atomic swap).
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from rag.chunking import ChunkingConfig, chunk_document
+from rag.embeddings import Embedder
+from rag.index_files import (
+    MANIFEST, IndexCorrupt, IndexMissing, current_version, new_version_folder, publish,
+    read_chunks, read_documents, write_chunks, write_documents, write_json, writer_lock,
+)
+from rag.ingest import load_corpus
+from rag.lexical import LexicalIndex
+from rag.settings import Settings
+from rag.store import VectorStore, load_store, make_store
+from rag.types import Chunk, Document
+
+__all__ = ["Index", "IndexMissing", "IndexCorrupt", "UpdateReport", "load_index", "update_index",
+           "build_index", "ensure_index", "index_status", "vector_id", "stale_reasons"]
+
+FORMAT_VERSION = 1
+Progress = Callable[[str], None]
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def vector_id(chunk_id: str) -> int:
+    """The int64 id a chunk's vector is stored under (60 bits of its hex id)."""
+    return int(chunk_id[:15], 16)
+
+
+@dataclass
+class Index:
+    """A loaded index version: documents, chunks in vector order, vector store, BM25."""
+
+    folder: Path
+    manifest: dict
+    documents: dict[str, Document]
+    chunks: list[Chunk]
+    store: VectorStore
+    lexical: LexicalIndex
+    row_of_vector: dict[int, int] = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.row_of_vector = {vector_id(c.id): row for row, c in enumerate(self.chunks)}
+
+    def chunk_by_vector(self, vid: int) -> Chunk:
+        """The chunk stored under a vector id."""
+        return self.chunks[self.row_of_vector[int(vid)]]
+
+
+@dataclass
+class UpdateReport:
+    """What an update or build did."""
+
+    rebuilt: bool = False
+    reason: str = ""
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    embedded_chunks: int = 0
+    total_chunks: int = 0
+    seconds: float = 0.0
+
+    @property
+    def changed_anything(self) -> bool:
+        """True when a new version was written."""
+        return bool(self.rebuilt or self.added or self.changed or self.removed)
+
+
+def load_index(index_dir: Path) -> Index:
+    """The current index version; IndexMissing or IndexCorrupt with a clear message."""
+    folder = current_version(Path(index_dir))
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        if manifest.get("format_version") != FORMAT_VERSION:
+            raise IndexCorrupt(f"{index_dir}: index format {manifest.get('format_version')} is not "
+                               f"{FORMAT_VERSION}; run `rag index build`")
+        documents = {d.id: d for d in read_documents(folder)}
+        chunks = read_chunks(folder)
+        store = load_store(folder / "vectors")
+        lexical = LexicalIndex.load(folder / "lexical")
+    except IndexCorrupt:
+        raise
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise IndexCorrupt(f"{index_dir}: cannot read the index ({error}); run `rag index build`") from error
+    if len(store) != len(chunks) or manifest["counts"]["chunks"] != len(chunks):
+        raise IndexCorrupt(f"{index_dir}: {len(chunks)} chunks but {len(store)} vectors; run `rag index build`")
+    return Index(folder, manifest, documents, chunks, store, lexical)
+
+
+def stale_reasons(manifest: dict, settings: Settings) -> list[str]:
+    """Why an index built with `manifest` does not fit the current settings."""
+    reasons = []
+    if manifest["embedding"]["model"] != settings.embedding_model:
+        reasons.append(f"embedding model {manifest['embedding']['model']!r} != {settings.embedding_model!r}")
+    wanted = _chunking_manifest(settings)
+    if manifest["chunking"] != wanted:
+        reasons.append(f"chunking {manifest['chunking']} != {wanted}")
+    return reasons
+
+
+def _chunking_manifest(settings: Settings) -> dict:
+    return {"max_tokens": settings.chunk_tokens, "overlap_tokens": settings.chunk_overlap_tokens}
+
+
+def build_index(settings: Settings, embedder: Embedder | None = None, progress: Progress = _stderr) -> UpdateReport:
+    """Build the index from scratch from the corpus folder."""
+    return update_index(settings, embedder, progress, force_rebuild=True)
+
+
+def update_index(settings: Settings, embedder: Embedder | None = None, progress: Progress = _stderr,
+                 force_rebuild: bool = False) -> UpdateReport:
+    """Bring the index in line with the corpus, embedding only what changed."""
+    started = time.perf_counter()
+    with writer_lock(settings.index_dir):
+        documents = _load_documents(settings, progress)
+        previous, report = _previous_index(settings, force_rebuild, progress)
+        plan = _plan(previous, documents, report)
+        if previous is not None and not report.changed_anything:
+            report.total_chunks = len(previous.chunks)
+            report.seconds = time.perf_counter() - started
+            return report
+        embedder = embedder or Embedder(settings)
+        chunks, vectors = _chunks_and_vectors(settings, embedder, previous, documents, plan, report, progress)
+        _write(settings, embedder, documents, chunks, vectors, previous)
+    report.total_chunks = len(chunks)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _load_documents(settings: Settings, progress: Progress) -> list[Document]:
+    loaded = load_corpus(settings.corpus_dir)
+    for problem in loaded.problems:
+        progress(f"{problem.level}: {problem.message}")
+    if not loaded.documents:
+        raise IndexCorrupt(f"{settings.corpus_dir}: no readable documents to index")
+    return loaded.documents
+
+
+def _previous_index(settings: Settings, force_rebuild: bool, progress: Progress) -> tuple[Index | None, UpdateReport]:
+    if force_rebuild:
+        return None, UpdateReport(rebuilt=True, reason="build requested")
+    try:
+        previous = load_index(settings.index_dir)
+    except (IndexMissing, IndexCorrupt) as error:
+        progress(f"{error}: building a new index")
+        return None, UpdateReport(rebuilt=True, reason=str(error))
+    reasons = stale_reasons(previous.manifest, settings)
+    if reasons:
+        progress("index is stale (" + "; ".join(reasons) + "): rebuilding")
+        return None, UpdateReport(rebuilt=True, reason="stale: " + "; ".join(reasons))
+    return previous, UpdateReport()
+
+
+def _plan(previous: Index | None, documents: list[Document], report: UpdateReport) -> dict[str, bool]:
+    """doc id -> True when its chunks must be (re)embedded."""
+    known = previous.manifest["documents"] if previous else {}
+    plan = {}
+    for document in documents:
+        old = known.get(document.id)
+        plan[document.id] = old is None or old["content_hash"] != document.meta["content_hash"]
+        if previous is not None and old is None:
+            report.added.append(document.id)
+        elif previous is not None and plan[document.id]:
+            report.changed.append(document.id)
+    report.removed = sorted(set(known) - {d.id for d in documents})
+    return plan
+
+
+def _chunks_and_vectors(settings, embedder, previous, documents, plan, report, progress):
+    """Chunks in store order and their vectors: reused ones first, then fresh embeddings."""
+    config = ChunkingConfig(settings.chunk_tokens, settings.chunk_overlap_tokens)
+    kept = [c for c in previous.chunks if plan.get(c.doc_id) is False] if previous else []
+    fresh = [c for d in documents if plan[d.id] for c in chunk_document(d, config)]
+    progress(f"embedding {len(fresh)} chunks" + (f", reusing {len(kept)}" if kept else ""))
+    new_vectors = embedder.encode_passages([c.embedding_text() for c in fresh])
+    report.embedded_chunks = len(fresh)
+    if not kept:
+        return fresh, new_vectors
+    old_vectors = previous.store.vectors_for(np.array([vector_id(c.id) for c in kept]))
+    return kept + fresh, np.concatenate([old_vectors, new_vectors])
+
+
+def _write(settings, embedder, documents, chunks, vectors, previous) -> None:
+    building = new_version_folder(settings.index_dir)
+    write_documents(building, documents)
+    write_chunks(building, chunks)
+    store = make_store(settings.vector_index, vectors.shape[1], len(chunks), settings.hnsw_threshold)
+    store.add(np.array([vector_id(c.id) for c in chunks], dtype=np.int64), vectors)
+    (building / "vectors").mkdir()
+    store.save(building / "vectors")
+    LexicalIndex.build(chunks).save(building / "lexical")
+    write_json(building / MANIFEST, _manifest(settings, embedder, documents, chunks, store, previous))
+    publish(settings.index_dir, building)
+
+
+def _manifest(settings, embedder, documents, chunks, store, previous) -> dict:
+    now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    per_document = {d.id: {"source": d.source, "content_hash": d.meta["content_hash"], "chunks": 0} for d in documents}
+    for chunk in chunks:
+        per_document[chunk.doc_id]["chunks"] += 1
+    return {
+        "format_version": FORMAT_VERSION,
+        "created": previous.manifest["created"] if previous else now,
+        "updated": now,
+        "corpus_dir": str(settings.corpus_dir),
+        "embedding": {"model": settings.embedding_model, "model_id": embedder.model_id,
+                      "dim": embedder.dim, "max_seq_length": embedder.max_seq_length},
+        "chunking": _chunking_manifest(settings),
+        "store": {"kind": store.kind},
+        "counts": {"documents": len(documents), "chunks": len(chunks)},
+        "documents": per_document,
+    }
+
+
+def ensure_index(settings: Settings, embedder: Embedder | None = None, progress: Progress = _stderr) -> Index:
+    """The current index, built from the corpus first when there is none (or it is broken or stale)."""
+    try:
+        index = load_index(settings.index_dir)
+        if not stale_reasons(index.manifest, settings):
+            return index
+    except (IndexMissing, IndexCorrupt):
+        pass
+    progress(f"building the index in {settings.index_dir} from {settings.corpus_dir} ...")
+    update_index(settings, embedder, progress)
+    return load_index(settings.index_dir)
+
+
+def index_status(settings: Settings) -> dict:
+    """Documents, chunks, model and staleness of the index against the corpus (no model load)."""
+    try:
+        index = load_index(settings.index_dir)
+    except (IndexMissing, IndexCorrupt) as error:
+        return {"index_dir": str(settings.index_dir), "ok": False, "error": str(error)}
+    manifest = index.manifest
+    corpus = {d.id: d.meta["content_hash"] for d in load_corpus(settings.corpus_dir).documents}
+    known = {doc_id: info["content_hash"] for doc_id, info in manifest["documents"].items()}
+    changes = {
+        "added": sorted(set(corpus) - set(known)),
+        "removed": sorted(set(known) - set(corpus)),
+        "changed": sorted(d for d in set(corpus) & set(known) if corpus[d] != known[d]),
+    }
+    reasons = stale_reasons(manifest, settings)
+    return {
+        "index_dir": str(settings.index_dir), "ok": True, "version": index.folder.name,
+        "documents": manifest["counts"]["documents"], "chunks": manifest["counts"]["chunks"],
+        "model": manifest["embedding"], "chunking": manifest["chunking"], "store": manifest["store"],
+        "created": manifest["created"], "updated": manifest["updated"],
+        "stale": bool(reasons), "stale_reasons": reasons,
+        "corpus_changes": changes, "up_to_date": not reasons and not any(changes.values()),
+    }
