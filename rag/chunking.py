@@ -16,7 +16,8 @@ from rag.tokens import count_tokens
 from rag.types import Chunk, Document
 
 PARAGRAPH = re.compile(r"[^\n]+(?:\n[^\n]+)*")
-SENTENCE = re.compile(r"\S.*?(?:[.!?…][»”\"')\]]*(?=\s+|$)|$)", re.DOTALL)
+# A sentence ends at end punctuation (with closing quotes), at a paragraph break, or at the end.
+SENTENCE = re.compile(r"\S.*?(?:[.!?…][»”\"')\]]*(?=\s+|$)|(?=\n[ \t]*\n)|$)", re.DOTALL)
 WORD = re.compile(r"\S+")
 
 
@@ -134,3 +135,16 @@ def _overlap_start(text: str, units: list[Span], first: int, last: int, budget: 
 
 def _tokens(text: str, start: int, end: int) -> int:
     return count_tokens(text[start:end])
+
+
+def sentence_windows(chunk: Chunk, size: int = 2) -> list[Span]:
+    """Document spans of `size` consecutive sentences (stride 1) inside a chunk.
+
+    A small model embeds a short window more sharply than a 300-token chunk; retrieval
+    scores a chunk by its own vector plus its best window (see rag.retrieval).
+    """
+    offset = chunk.start
+    sentences = [(offset + s, offset + e) for s, e in _pieces(SENTENCE, chunk.text, 0, len(chunk.text))]
+    if len(sentences) <= size:
+        return [(chunk.start, chunk.end)]
+    return [(sentences[i][0], sentences[i + size - 1][1]) for i in range(len(sentences) - size + 1)]

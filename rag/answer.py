@@ -1,0 +1,172 @@
+"""The answering pipeline: question -> standalone query -> retrieve -> prompt -> stream -> Answer.
+
+`Answerer.stream` yields events as they happen (sources found, text deltas, the final
+answer); `Answerer.ask` returns only the final `Answer`. Retrieval that finds nothing
+close enough ends in an honest abstention with the closest passages; a failing backend
+falls back to the extractive answer with a visible notice.
+"""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import numpy as np
+
+from rag.answerability import should_abstain, unknown_names
+from rag.citations import resolve
+from rag.embeddings import Embedder
+from rag.followup import rewrite_follow_up
+from rag.index import Index, ensure_index
+from rag.language import detect_language
+from rag.llm.base import Backend, BackendContext, BackendError, Prompt
+from rag.llm.extractive import ExtractiveBackend
+from rag.llm.registry import create_backend
+from rag.prompt import NO_ANSWER, build_prompt
+from rag.retrieval import Filters, Hit, Retriever
+from rag.settings import Settings
+from rag.types import Answer
+
+ABSTAIN_TEXT = {
+    "en": "The documents do not seem to answer this question. The closest passages are listed below.",
+    "no": "Dokumentene ser ikke ut til å svare på dette spørsmålet. De nærmeste avsnittene står under.",
+}
+FALLBACK_NOTICE = "The {backend} backend failed ({error}); this answer was composed by the extractive backend."
+NO_ANSWER_PATTERN = re.compile(
+    r"(sources|documents) (do|does) not (answer|contain|mention|say)|kildene svarer ikke|"
+    r"(kildene|dokumentene) (sier|nevner|inneholder) ikke", re.IGNORECASE)
+CLOSEST = 3
+
+
+@dataclass
+class SourcesFound:
+    """Retrieval finished: the hits the answer will draw on."""
+
+    hits: list[Hit]
+    search_query: str
+
+
+@dataclass
+class TextDelta:
+    """A piece of answer text as the backend produced it."""
+
+    text: str
+
+
+@dataclass
+class Finished:
+    """The final, post-processed answer."""
+
+    answer: Answer
+
+
+@dataclass
+class _Turn:
+    question: str
+    search_query: str
+    language: str
+    hits: list[Hit]
+    timings: dict = field(default_factory=dict)
+
+
+class Answerer:
+    """Answers questions over one index with one backend (and the extractive fallback)."""
+
+    def __init__(self, settings: Settings, index: Index | None = None, embedder: Embedder | None = None,
+                 backend: Backend | str | None = None):
+        self.settings = settings
+        self.embedder = embedder or Embedder(settings)
+        self.index = index or ensure_index(settings, self.embedder)
+        self.retriever = Retriever(self.index, self.embedder)
+        self.extractive = ExtractiveBackend(self.embedder, self.index)
+        self.backend = self._backend(backend or settings.backend)
+
+    def _backend(self, backend: Backend | str) -> Backend:
+        if not isinstance(backend, str):
+            return backend
+        if backend == "extractive":
+            return self.extractive
+        return create_backend(backend, BackendContext(self.settings, self.embedder, self.index))
+
+    def ask(self, question: str, history: list[dict] | None = None, **options) -> Answer:
+        """The final answer (see `stream` for the options)."""
+        for event in self.stream(question, history, **options):
+            if isinstance(event, Finished):
+                return event.answer
+        raise RuntimeError("the answer stream ended without a final answer")
+
+    def stream(self, question: str, history: list[dict] | None = None, k: int = 6,
+               filters: Filters = Filters(), language: str | None = None) -> Iterator:
+        """Yield SourcesFound, then TextDelta pieces, then Finished."""
+        question = question.strip()
+        if not question:
+            raise ValueError("the question is empty; type a question")
+        turn = self._retrieve(question, history or [], k, filters, language)
+        yield SourcesFound(turn.hits, turn.search_query)
+        if self._unanswerable(turn):
+            yield Finished(self._abstain(turn, self.backend.name))
+            return
+        prompt = build_prompt(question, turn.search_query, turn.hits, history or [], turn.language,
+                              self.backend.context_window, self.settings.llm_max_answer_tokens)
+        yield from self._generate(turn, prompt)
+
+    def _unanswerable(self, turn: _Turn) -> bool:
+        if not turn.hits:
+            return True
+        unknown = unknown_names(turn.search_query, self.index.lexical.vocabulary)
+        return should_abstain(turn.hits[0].similarity, unknown, self.settings.abstain_similarity,
+                              self.settings.abstain_similarity_unknown_name)
+
+    def _retrieve(self, question: str, history: list[dict], k: int, filters: Filters, language: str | None) -> _Turn:
+        started = time.perf_counter()
+        search_query = rewrite_follow_up(question, history)
+        result = self.retriever.search(search_query, k, filters)
+        turn = _Turn(question, search_query, language or detect_language(question), result.hits)
+        turn.timings["retrieve"] = (time.perf_counter() - started) * 1000
+        return turn
+
+    def _generate(self, turn: _Turn, prompt: Prompt) -> Iterator:
+        started = time.perf_counter()
+        parts: list[str] = []
+        backend, notices = self.backend, []
+        try:
+            for delta in backend.stream(prompt, self.settings.llm_max_answer_tokens, self.settings.llm_timeout):
+                turn.timings.setdefault("first_token", (time.perf_counter() - started) * 1000)
+                parts.append(delta)
+                yield TextDelta(delta)
+        except BackendError as error:
+            notices.append(FALLBACK_NOTICE.format(backend=backend.name, error=error))
+            parts, backend = [], self.extractive
+            yield TextDelta("\n\n")
+            for delta in self.extractive.stream(prompt):
+                parts.append(delta)
+                yield TextDelta(delta)
+        turn.timings["generate"] = (time.perf_counter() - started) * 1000
+        yield Finished(self._finish(turn, prompt, "".join(parts), backend.name, notices))
+
+    def _finish(self, turn: _Turn, prompt: Prompt, text: str, backend: str, notices: list[str]) -> Answer:
+        started = time.perf_counter()
+        resolved = resolve(text, prompt.sources, self.index.documents, self._scorer)
+        if resolved.dropped_markers:
+            notices.append("Removed citations of sources that do not exist: "
+                           + ", ".join(f"[{n}]" for n in resolved.dropped_markers))
+        if not resolved.citations and (not text.strip() or NO_ANSWER_PATTERN.search(text)):
+            return self._abstain(turn, backend, notices)
+        turn.timings["cite"] = (time.perf_counter() - started) * 1000
+        return Answer(turn.question, resolved.text.strip(), turn.language, False, backend, resolved.citations,
+                      resolved.uncited_sentences, [], notices, turn.search_query, dict(turn.timings))
+
+    def _abstain(self, turn: _Turn, backend: str, notices: list[str] | None = None) -> Answer:
+        text = ABSTAIN_TEXT[turn.language]
+        closest = [hit.chunk for hit in turn.hits[:CLOSEST]]
+        return Answer(turn.question, text, turn.language, True, backend, [], [], closest, notices or [],
+                      turn.search_query, dict(turn.timings))
+
+    def _scorer(self, claim: str, sentences) -> np.ndarray:
+        """Claim-to-sentence similarity for citation resolution (symmetric: both as queries)."""
+        vectors = self.embedder.encode_queries([claim, *sentences])
+        return vectors[1:] @ vectors[0]
+
+
+__all__ = ["Answerer", "SourcesFound", "TextDelta", "Finished", "NO_ANSWER"]

@@ -1,0 +1,177 @@
+"""Hybrid search: dense (embeddings) and lexical (BM25) rankings fused, filtered, de-duplicated.
+
+Fusion is reciprocal rank fusion (RRF): each retriever contributes w / (K + rank).
+RRF needs no score calibration between cosine and BM25, whose scales differ per query;
+`make bench` compares it with a weighted sum of normalised scores (see README).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from rag.embeddings import Embedder
+from rag.index import Index, vector_id
+from rag.types import Chunk
+
+RRF_K = 60
+# dense: chunk vectors; windows: chunk + sentence-window vectors; hybrid: windows fused with BM25.
+METHODS = ("hybrid", "dense", "windows", "lexical")
+# Two hits whose texts overlap by more than this share of the shorter one are duplicates.
+DUPLICATE_OVERLAP = 0.5
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrict search to documents and/or a section-path prefix."""
+
+    doc_ids: frozenset[str] = frozenset()
+    section_prefix: tuple[str, ...] = ()
+
+    def allows(self, chunk: Chunk) -> bool:
+        """True if the chunk passes both filters."""
+        if self.doc_ids and chunk.doc_id not in self.doc_ids:
+            return False
+        return chunk.section_path[: len(self.section_prefix)] == self.section_prefix
+
+    def __bool__(self) -> bool:
+        return bool(self.doc_ids or self.section_prefix)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk with its fused score and its rank in each retriever (1-based, None if absent).
+
+    `similarity` is the query's best cosine with the chunk or one of its sentence windows.
+    """
+
+    chunk: Chunk
+    score: float
+    ranks: dict
+    row: int = -1
+    similarity: float = 0.0
+
+
+@dataclass
+class SearchResult:
+    """Hits, best first, and how long each step took."""
+
+    query: str
+    hits: list[Hit]
+    timings_ms: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RetrievalConfig:
+    """Tunable knobs of the search; the defaults are what `make bench` measured best."""
+
+    method: str = "hybrid"
+    dense_weight: float = 1.0
+    lexical_weight: float = 0.2
+    candidates: int = 100
+
+
+class Retriever:
+    """Searches one loaded index."""
+
+    def __init__(self, index: Index, embedder: Embedder, config: RetrievalConfig = RetrievalConfig()):
+        if config.method not in METHODS:
+            raise ValueError(f"unknown retrieval method {config.method!r}; use one of {', '.join(METHODS)}")
+        self.index = index
+        self.embedder = embedder
+        self.config = config
+
+    def search(self, query: str, k: int = 10, filters: Filters = Filters()) -> SearchResult:
+        """The k best chunks for `query`."""
+        timings: dict[str, float] = {}
+        allowed = self._allowed_rows(filters)
+        vector = _timed(timings, "embed", lambda: self.embedder.encode_queries([query])[0])
+        rankings = {}
+        if self.config.method != "lexical":
+            rankings["dense"] = _timed(timings, "dense", lambda: self._dense(vector, allowed))
+        if self.config.method in ("hybrid", "lexical"):
+            rankings["lexical"] = _timed(timings, "lexical", lambda: self._lexical(query, allowed))
+        hits = _timed(timings, "fuse", lambda: self._fuse(rankings, k, vector))
+        timings["total"] = sum(timings.values())
+        return SearchResult(query, hits, timings)
+
+    @property
+    def _uses_windows(self) -> bool:
+        return self.config.method in ("windows", "hybrid") and len(self.index.windows.rows) > 0
+
+    def _allowed_rows(self, filters: Filters) -> np.ndarray | None:
+        if not filters:
+            return None
+        return np.array([filters.allows(c) for c in self.index.chunks], dtype=bool)
+
+    def _dense(self, vector: np.ndarray, allowed: np.ndarray | None) -> list[int]:
+        """Chunk rows by cosine similarity of the chunk (plus its best sentence window)."""
+        rows = self._dense_candidates(vector, allowed)
+        scores = self.index.vectors[rows] @ vector
+        if self._uses_windows:
+            scores = scores + self.index.windows.best(vector, rows)
+        return [int(r) for r in rows[np.argsort(-scores, kind="stable")][: self.config.candidates]]
+
+    def _dense_candidates(self, vector: np.ndarray, allowed: np.ndarray | None) -> np.ndarray:
+        """Chunks near the query by their own vector or by one of their windows."""
+        if allowed is not None:
+            # Filtered: consider every allowed chunk, so a narrow filter never runs dry.
+            return np.flatnonzero(allowed)
+        _, ids = self.index.store.search(vector[None, :], self.config.candidates)
+        rows = [self.index.row_of_vector[int(i)] for i in ids[0] if i >= 0]
+        if self._uses_windows:
+            rows.extend(self.index.windows.top_chunks(vector, self.config.candidates))
+        return np.unique(np.array(rows, dtype=np.int64))
+
+    def _lexical(self, query: str, allowed: np.ndarray | None) -> list[int]:
+        rows, _ = self.index.lexical.top(query, len(self.index.chunks) if allowed is not None else self.config.candidates)
+        if allowed is not None:
+            rows = rows[allowed[rows]][: self.config.candidates]
+        return [int(r) for r in rows]
+
+    def _fuse(self, rankings: dict[str, list[int]], k: int, vector: np.ndarray) -> list[Hit]:
+        weights = {"dense": self.config.dense_weight, "lexical": self.config.lexical_weight}
+        scores: dict[int, float] = {}
+        ranks: dict[int, dict] = {}
+        for name, rows in rankings.items():
+            for rank, row in enumerate(rows, start=1):
+                scores[row] = scores.get(row, 0.0) + weights[name] / (RRF_K + rank)
+                ranks.setdefault(row, {n: None for n in rankings})[name] = rank
+        ordered = sorted(scores, key=lambda row: -scores[row])
+        hits = _without_duplicates([Hit(self.index.chunks[r], scores[r], ranks[r], r) for r in ordered], k)
+        return [replace(hit, similarity=self._similarity(hit.row, vector)) for hit in hits]
+
+    def _similarity(self, row: int, vector: np.ndarray) -> float:
+        """Cosine of the query with the chunk or its best window: the evidence for abstaining."""
+        similarity = float(self.index.vectors[row] @ vector)
+        if len(self.index.windows.rows):
+            similarity = max(similarity, float(self.index.windows.best(vector, [row])[0]))
+        return similarity
+
+
+def _without_duplicates(hits: list[Hit], k: int) -> list[Hit]:
+    """Drop a hit whose span mostly overlaps a better hit of the same document."""
+    kept: list[Hit] = []
+    for hit in hits:
+        if not any(_overlap_share(hit.chunk, other.chunk) > DUPLICATE_OVERLAP for other in kept):
+            kept.append(hit)
+        if len(kept) == k:
+            break
+    return kept
+
+
+def _overlap_share(a: Chunk, b: Chunk) -> float:
+    if a.text.strip() == b.text.strip():
+        return 1.0
+    if a.doc_id != b.doc_id:
+        return 0.0
+    overlap = min(a.end, b.end) - max(a.start, b.start)
+    return max(overlap, 0) / max(min(a.end - a.start, b.end - b.start), 1)
+
+
+def _timed(timings: dict, name: str, step):
+    started = time.perf_counter()
+    result = step()
+    timings[name] = (time.perf_counter() - started) * 1000
+    return result

@@ -1,0 +1,163 @@
+"""A scripted OpenAI-compatible server on loopback that misbehaves on request.
+
+Each POST takes the next behaviour from the script (the last one repeats):
+
+    ok         a normal SSE stream of `deltas`, then [DONE]
+    empty      a stream with a role chunk and a finish chunk but no text
+    json       a non-streamed completion (application/json)
+    hang       send nothing for `hang_seconds`
+    stall      stream the deltas, then send nothing for `hang_seconds` (no [DONE])
+    malformed  stream the first delta, then a chunk that is not JSON
+    cut        stream the first delta, then close the connection mid-body
+    truncated  stream the deltas and end the body cleanly, but without [DONE]
+    429        Too Many Requests with `Retry-After: <retry_after>` (default 0)
+    401, 500, 503  an error status with an OpenAI-style JSON error body
+
+`free_port()` gives a port nobody listens on (for "connection refused").
+"""
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+DELTAS = ["Hel", "lo", ", ", "world", "!"]
+ERROR_STATUSES = {"401": 401, "429": 429, "500": 500, "503": 503}
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class FaultServer:
+    """A threaded HTTP server following a script of behaviours; use as a context manager."""
+
+    def __init__(
+        self,
+        script: list[str],
+        deltas: list[str] = DELTAS,
+        hang_seconds: float = 30.0,
+        retry_after: str = "0",
+        delta_interval: float = 0.0,
+    ):
+        self.script = list(script)
+        self.deltas = deltas
+        self.hang_seconds = hang_seconds
+        self.retry_after = retry_after
+        self.delta_interval = delta_interval  # seconds between streamed deltas
+        self.requests: list[dict] = []   # {"path", "headers", "body"} of each POST received
+        self.stopping = threading.Event()  # ends hangs early when the test is over
+        self._lock = threading.Lock()
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._httpd.daemon_threads = True
+
+    @property
+    def base_url(self) -> str:
+        """The URL to configure as `openai_base_url`."""
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
+
+    def next_behaviour(self, request: dict) -> str:
+        """Record a request and return what to do with it."""
+        with self._lock:
+            self.requests.append(request)
+            return self.script[min(len(self.requests), len(self.script)) - 1]
+
+    def __enter__(self) -> "FaultServer":
+        threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True).start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stopping.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+
+def _handler_for(server: FaultServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(_FaultHandler):
+        fault_server = server
+
+    return Handler
+
+
+class _FaultHandler(BaseHTTPRequestHandler):
+    """Answers POSTs as the server's script says; HTTP/1.1 with chunked streams, like real servers."""
+
+    protocol_version = "HTTP/1.1"
+    fault_server: FaultServer
+
+    def log_message(self, format, *args) -> None:  # keep pytest output clean
+        pass
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+        request = {"path": self.path, "headers": dict(self.headers), "body": body}
+        behaviour = self.fault_server.next_behaviour(request)
+        if behaviour in ERROR_STATUSES:
+            self._send_error(ERROR_STATUSES[behaviour])
+        elif behaviour == "json":
+            self._send_json(200, _completion("".join(self.fault_server.deltas)))
+        elif behaviour == "hang":
+            self.fault_server.stopping.wait(self.fault_server.hang_seconds)
+        else:
+            self._stream(behaviour)
+
+    def _send_error(self, status: int) -> None:
+        extra = {"Retry-After": self.fault_server.retry_after} if status == 429 else {}
+        self._send_json(status, {"error": {"message": f"scripted {status}", "type": "test"}}, extra)
+
+    def _send_json(self, status: int, payload: dict, headers: dict | None = None) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        for name, value in {"Content-Type": "application/json", **(headers or {})}.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _stream(self, behaviour: str) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self._event({"choices": [{"index": 0, "delta": {"role": "assistant"}}]})
+        for text in self._deltas_for(behaviour):
+            self.fault_server.stopping.wait(self.fault_server.delta_interval)
+            self._event({"choices": [{"index": 0, "delta": {"content": text}}]})
+        self._finish(behaviour)
+
+    def _deltas_for(self, behaviour: str) -> list[str]:
+        deltas = self.fault_server.deltas
+        if behaviour in ("ok", "truncated", "stall"):
+            return deltas
+        return [] if behaviour == "empty" else deltas[:1]
+
+    def _finish(self, behaviour: str) -> None:
+        if behaviour == "stall":
+            self.fault_server.stopping.wait(self.fault_server.hang_seconds)
+            self.close_connection = True  # the client gave up long ago: nothing more to send
+            return
+        if behaviour == "malformed":
+            self._chunk(b'data: {"choices": [{"delta": {"content": "x"\n\n')
+        elif behaviour == "cut":
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)  # no terminating chunk: a broken body
+            return
+        if behaviour in ("ok", "empty"):
+            self._event({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+            self._chunk(b"data: [DONE]\n\n")
+        self._chunk(b"")  # the terminating zero-length chunk: the body ends cleanly
+
+    def _event(self, payload: dict) -> None:
+        self._chunk(f"data: {json.dumps(payload)}\n\n".encode())
+
+    def _chunk(self, data: bytes) -> None:
+        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
+
+
+def _completion(text: str) -> dict:
+    return {"choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}]}
