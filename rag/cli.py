@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from rag.chunking import ChunkingConfig, chunk_document
+from rag.cli_ask import add_ask_command
 from rag.cli_search import add_search_commands
 from rag.index_files import IndexCorrupt, IndexMissing
 from rag.ingest import CorpusLoad, IngestError, load_corpus
@@ -39,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     chunks.set_defaults(run=_run_chunks)
     _index_parser(commands)
     add_search_commands(commands, settings_from, _print_json)
+    add_ask_command(commands, settings_from, _print_json)
     return parser
 
 
