@@ -67,6 +67,7 @@ class RetrievalConfig:
     """Tunable knobs of the search; the defaults are what `make bench` measured best."""
 
     method: str = "hybrid"
+    fusion: str = "rrf"            # "rrf" or "weighted" (min-max normalised scores)
     dense_weight: float = 1.0
     lexical_weight: float = 0.2
     candidates: int = 100
@@ -78,6 +79,8 @@ class Retriever:
     def __init__(self, index: Index, embedder: Embedder, config: RetrievalConfig = RetrievalConfig()):
         if config.method not in METHODS:
             raise ValueError(f"unknown retrieval method {config.method!r}; use one of {', '.join(METHODS)}")
+        if config.fusion not in ("rrf", "weighted"):
+            raise ValueError(f"unknown fusion {config.fusion!r}; use rrf or weighted")
         self.index = index
         self.embedder = embedder
         self.config = config
@@ -86,7 +89,9 @@ class Retriever:
         """The k best chunks for `query`."""
         timings: dict[str, float] = {}
         allowed = self._allowed_rows(filters)
-        vector = _timed(timings, "embed", lambda: self.embedder.encode_queries([query])[0])
+        vector = None
+        if self.config.method != "lexical":
+            vector = _timed(timings, "embed", lambda: self.embedder.encode_queries([query])[0])
         rankings = {}
         if self.config.method != "lexical":
             rankings["dense"] = _timed(timings, "dense", lambda: self._dense(vector, allowed))
@@ -111,7 +116,8 @@ class Retriever:
         scores = self.index.vectors[rows] @ vector
         if self._uses_windows:
             scores = scores + self.index.windows.best(vector, rows)
-        return [int(r) for r in rows[np.argsort(-scores, kind="stable")][: self.config.candidates]]
+        order = np.argsort(-scores, kind="stable")[: self.config.candidates]
+        return rows[order], scores[order]
 
     def _dense_candidates(self, vector: np.ndarray, allowed: np.ndarray | None) -> np.ndarray:
         """Chunks near the query by their own vector or by one of their windows."""
@@ -124,22 +130,28 @@ class Retriever:
             rows.extend(self.index.windows.top_chunks(vector, self.config.candidates))
         return np.unique(np.array(rows, dtype=np.int64))
 
-    def _lexical(self, query: str, allowed: np.ndarray | None) -> list[int]:
-        rows, _ = self.index.lexical.top(query, len(self.index.chunks) if allowed is not None else self.config.candidates)
+    def _lexical(self, query: str, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        limit = len(self.index.chunks) if allowed is not None else self.config.candidates
+        rows, scores = self.index.lexical.top(query, limit)
         if allowed is not None:
-            rows = rows[allowed[rows]][: self.config.candidates]
-        return [int(r) for r in rows]
+            keep = allowed[rows]
+            rows, scores = rows[keep][: self.config.candidates], scores[keep][: self.config.candidates]
+        return rows, scores
 
-    def _fuse(self, rankings: dict[str, list[int]], k: int, vector: np.ndarray) -> list[Hit]:
+    def _fuse(self, rankings: dict, k: int, vector: np.ndarray | None) -> list[Hit]:
+        """One ranking from several: reciprocal rank fusion or a weighted sum of normalised scores."""
         weights = {"dense": self.config.dense_weight, "lexical": self.config.lexical_weight}
         scores: dict[int, float] = {}
         ranks: dict[int, dict] = {}
-        for name, rows in rankings.items():
-            for rank, row in enumerate(rows, start=1):
-                scores[row] = scores.get(row, 0.0) + weights[name] / (RRF_K + rank)
+        for name, (rows, raw) in rankings.items():
+            contributions = _contributions(raw, self.config.fusion) * weights[name]
+            for rank, (row, value) in enumerate(zip(rows.tolist(), contributions), start=1):
+                scores[row] = scores.get(row, 0.0) + float(value)
                 ranks.setdefault(row, {n: None for n in rankings})[name] = rank
         ordered = sorted(scores, key=lambda row: -scores[row])
         hits = _without_duplicates([Hit(self.index.chunks[r], scores[r], ranks[r], r) for r in ordered], k)
+        if vector is None:
+            return hits
         return [replace(hit, similarity=self._similarity(hit.row, vector)) for hit in hits]
 
     def _similarity(self, row: int, vector: np.ndarray) -> float:
@@ -148,6 +160,16 @@ class Retriever:
         if len(self.index.windows.rows):
             similarity = max(similarity, float(self.index.windows.best(vector, [row])[0]))
         return similarity
+
+
+def _contributions(scores: np.ndarray, fusion: str) -> np.ndarray:
+    """What each ranked item adds to its fused score (before the retriever's weight)."""
+    if fusion == "rrf":
+        return 1.0 / (RRF_K + np.arange(1, len(scores) + 1))
+    if not len(scores):
+        return scores
+    low, high = float(scores.min()), float(scores.max())
+    return (scores - low) / (high - low) if high > low else np.ones_like(scores)
 
 
 def _without_duplicates(hits: list[Hit], k: int) -> list[Hit]:

@@ -1,0 +1,92 @@
+"""Benchmark results -> bench/report.md and bench/recall.png."""
+from __future__ import annotations
+
+from pathlib import Path
+
+METRICS = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")
+
+
+def write_report(results: dict, out: Path) -> None:
+    """Write the Markdown report (and the plot, when there are retrieval results)."""
+    lines = [f"# Benchmark report", "", f"{results['date']} on {results['machine']}.", ""]
+    if "indexing" in results:
+        lines += _indexing(results["indexing"])
+    if "retrieval" in results:
+        lines += _retrieval(results["retrieval"])
+        _plot(results["retrieval"], out / "recall.png")
+        lines += ["![recall@k per suite and method](recall.png)", ""]
+    if "answers" in results:
+        lines += _answers(results["answers"])
+    (out / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _indexing(figures: dict) -> list[str]:
+    rows = [
+        ("cold index build of the seeds, including the one-time model rebuild", f"{figures['cold_build_with_model_rebuild_s']} s"),
+        ("cold index build of the seeds, model already rebuilt", f"{figures['cold_build_s']} s"),
+        ("`rag index update` with nothing changed (whole process)", f"{figures['noop_update_s']} s"),
+        ("embedding: bare `SentenceTransformer.encode`", f"{figures['bare_encode_chunks_per_s']} chunks/s"),
+        ("embedding: the indexing pipeline", f"{figures['pipeline_chunks_per_s']} chunks/s "
+                                             f"({figures['pipeline_vs_bare']:.0%} of bare)"),
+        ("peak memory of a process that loads the index and answers (`rag ask`)", f"{figures['ask_process_peak_rss_mb']} MB"),
+    ]
+    return ["## Indexing", "", "| measure | value |", "|---|---|", *[f"| {a} | {b} |" for a, b in rows], ""]
+
+
+def _retrieval(suites: dict) -> list[str]:
+    lines = ["## Retrieval", ""]
+    for name, report in suites.items():
+        lines += [f"### {name} ({report['documents']} documents, {report['chunks']} chunks, "
+                  f"{report[_methods(report)[0]]['queries']} queries)", "",
+                  "| method | " + " | ".join(METRICS) + " | p50 ms | p95 ms |",
+                  "|---|" + "---|" * (len(METRICS) + 2)]
+        for method in _methods(report):
+            lines.append(_row(method, report[method]["all"], report[method]["latency_ms"]))
+            for lang in ("en", "no"):
+                if lang in report[method] and len([k for k in report[method] if k in ("en", "no")]) > 1:
+                    lines.append(_row(f"{method} ({lang}, {report[method][lang]['queries']})", report[method][lang]))
+        lines.append("")
+    return lines
+
+
+def _methods(report: dict) -> list[str]:
+    return [key for key, value in report.items() if isinstance(value, dict) and "all" in value]
+
+
+def _row(label: str, metrics: dict, latency: dict | None = None) -> str:
+    cells = [f"{metrics[m]:.3f}" for m in METRICS]
+    timing = [f"{latency['p50']:.1f}", f"{latency['p95']:.1f}"] if latency else ["", ""]
+    return f"| {label} | " + " | ".join(cells + timing) + " |"
+
+
+def _answers(backends: dict) -> list[str]:
+    keys = ("questions", "citations", "citation_validity", "expected_chunk_cited", "answerable_abstained",
+            "unanswerable_abstained", "abstention_accuracy", "first_token_ms_p50", "answer_ms_p50")
+    lines = ["## Answers (seeds suite + unanswerable questions)", "",
+             "| backend | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
+    for name, figures in backends.items():
+        lines.append(f"| {name} | " + " | ".join(str(figures.get(k)) for k in keys) + " |")
+    return lines + [""]
+
+
+def _plot(suites: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, len(suites), figsize=(4.2 * len(suites), 3.4), squeeze=False)
+    for axis, (name, report) in zip(axes[0], suites.items()):
+        for method in _methods(report):
+            values = [report[method]["all"][f"recall@{k}"] for k in (1, 5, 10)]
+            axis.plot([1, 5, 10], values, marker="o", label=method)
+        axis.set_title(name)
+        axis.set_xlabel("k")
+        axis.set_ylim(0, 1.02)
+        axis.set_xticks([1, 5, 10])
+        axis.grid(alpha=0.3)
+    axes[0][0].set_ylabel("recall@k")
+    axes[0][-1].legend(fontsize=8, loc="lower right")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)

@@ -1,0 +1,45 @@
+"""Run the benchmarks and write bench/report.md, bench/recall.png and bench/results.json.
+
+    python scripts/bench.py                      # everything (about 20-30 min on 2 cores the first time)
+    python scripts/bench.py --only retrieval --suites seeds
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from rag.benchmark import answer_figures, default_settings, indexing_figures, machine, retrieval_figures
+from rag.bench_report import write_report
+
+PARTS = ("indexing", "retrieval", "answers")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", choices=PARTS, action="append", help="run only these parts (repeatable)")
+    parser.add_argument("--suites", default="seeds,norquad,ntrex")
+    parser.add_argument("--methods", default="dense,windows,lexical,hybrid,hybrid-weighted")
+    parser.add_argument("--out", type=Path, default=Path("bench"))
+    args = parser.parse_args()
+    parts = args.only or PARTS
+    settings = default_settings()
+    results_path = args.out / "results.json"
+    results = json.loads(results_path.read_text()) if results_path.is_file() else {}
+    results["date"], results["machine"] = time.strftime("%Y-%m-%d"), machine()
+    if "indexing" in parts:
+        results["indexing"] = indexing_figures(settings)
+    if "retrieval" in parts:
+        suites = args.suites.split(",")
+        results.setdefault("retrieval", {}).update(retrieval_figures(settings, suites, args.methods.split(",")))
+    if "answers" in parts:
+        results["answers"] = {"extractive": answer_figures(settings, "extractive")}
+    args.out.mkdir(parents=True, exist_ok=True)
+    results_path.write_text(json.dumps(results, indent=1, ensure_ascii=False))
+    write_report(results, args.out)
+    print(f"wrote {args.out / 'report.md'}")
+
+
+if __name__ == "__main__":
+    main()
