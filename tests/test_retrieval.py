@@ -1,0 +1,73 @@
+"""Hybrid retrieval on the seed index: exact terms, groups, filters, duplicates, CLI shapes."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import OPED, REPORT
+from rag.cli import main
+from rag.evaluation import query_metrics
+from rag.retrieval import Filters, RetrievalConfig, Retriever
+
+pytestmark = pytest.mark.slow
+
+
+def test_exact_norwegian_terms_are_found(retriever):
+    assert "førerkortforskriften § 36" in retriever.search("førerkort § 36", k=3).hits[0].chunk.text
+    assert "Politihøgskolen" in retriever.search("Politihøgskolen", k=3).hits[0].chunk.text
+
+
+def test_group_questions_resolve_to_their_group(retriever):
+    for group, question in (("Politi", "What measures against stigma did the police propose?"),
+                            ("Helsepersonell", "Hvilke tiltak mot stigma foreslår helsepersonellet?")):
+        top = retriever.search(question, k=3).hits
+        assert any(h.chunk.section_path[1].startswith(group) and
+                   h.chunk.section_path[-1] == "Tiltak mot opplevd stigma og diskriminering" for h in top)
+
+
+def test_filters_by_document_and_section_prefix(retriever, seed_index):
+    only_oped = retriever.search("politiet", k=10, filters=Filters(doc_ids=frozenset({OPED})))
+    assert only_oped.hits and {h.chunk.doc_id for h in only_oped.hits} == {OPED}
+    police = next(s.path for s in seed_index.documents[REPORT].sections if s.heading.startswith("Politi:"))
+    under = retriever.search("tiltak", k=10, filters=Filters(section_prefix=police))
+    assert under.hits and all(h.chunk.section_path[:2] == police for h in under.hits)
+
+
+def test_hits_carry_ranks_and_no_near_duplicates(retriever):
+    hits = retriever.search("What did the police say about lack of resources?", k=10).hits
+    assert len(hits) == 10 and all(set(h.ranks) == {"dense", "lexical"} for h in hits)
+    assert all(0 < h.similarity <= 1 for h in hits)
+    spans = [(h.chunk.doc_id, h.chunk.start, h.chunk.end) for h in hits]
+    for i, (doc_a, start_a, end_a) in enumerate(spans):
+        for doc_b, start_b, end_b in spans[i + 1:]:
+            if doc_a == doc_b:
+                overlap = min(end_a, end_b) - max(start_a, start_b)
+                assert overlap <= 0.5 * min(end_a - start_a, end_b - start_b)
+
+
+def test_weighted_fusion_and_unknown_options(seed_index, embedder):
+    weighted = Retriever(seed_index, embedder, RetrievalConfig(fusion="weighted"))
+    assert weighted.search("LAR", k=3).hits
+    with pytest.raises(ValueError, match="unknown fusion"):
+        Retriever(seed_index, embedder, RetrievalConfig(fusion="max"))
+
+
+def test_metrics_of_one_ranking():
+    metrics = query_metrics([False, True, False], relevant_total=1)
+    assert metrics["recall@1"] == 0 and metrics["recall@5"] == 1 and metrics["mrr@10"] == 0.5
+    assert round(metrics["ndcg@10"], 4) == round(1 / 1.5849625, 4)
+
+
+def test_search_cli_json_and_batch(seed_index, capsys, tmp_path):
+    index_dir = str(seed_index.folder.parent)
+    assert main(["search", "LAR behandling", "--k", "3", "--json", "--index", index_dir]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["query"] == "LAR behandling" and len(result["hits"]) == 3
+    assert {"rank", "score", "chunk"} <= set(result["hits"][0]) and "total" in result["timings_ms"]
+    assert {"id", "doc_id", "section_path", "text", "start", "end", "tokens"} <= set(result["hits"][0]["chunk"])
+    batch = tmp_path / "q.jsonl"
+    batch.write_text('{"id": "a", "q": "LAR"}\n{"id": "b", "q": "politiet"}\n')
+    assert main(["search", "--batch", str(batch), "--k", "2", "--index", index_dir]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["id"] for line in lines] == ["a", "b"] and all(len(line["hits"]) == 2 for line in lines)

@@ -1,0 +1,315 @@
+"""The Gradio app: a chat with streamed, cited answers, their sources, the cited documents,
+settings, the corpus, a Markdown export and an `ask` API for other tools.
+
+The app is built from the library (`rag.answer`); the library never imports `ui`, only
+the CLI's `serve` command does.
+"""
+from __future__ import annotations
+
+import ipaddress
+import os
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import gradio as gr
+
+from rag.answer import Answerer, Finished, SourcesFound, TextDelta
+from rag.embeddings import Embedder
+from rag.index import ensure_index
+from rag.index_files import IndexCorrupt, IndexMissing
+from rag.ingest import IngestError
+from rag.llm.base import BackendError
+from rag.llm.registry import backend_names
+from rag.settings import Settings, SettingsError
+from ui.assets import CSS, DOCUMENT_JS, SOURCES_JS
+from ui.conversation import MAX_CONVERSATIONS, Conversation, ConversationStore
+from ui.engine import AskOptions, Engine
+from ui.render import (
+    SourceRef, answer_html, conversation_markdown, corpus_html, document_placeholder, question_html,
+    source_document_html, sources_html, streaming_html,
+)
+
+EXAMPLES = [
+    "What did the police say about lack of resources?",
+    "What do the health personnel say about stigma?",
+    "Hva mener brukerorganisasjonene om politiet?",
+]
+LANGUAGES = [("Auto (as asked)", "auto"), ("English", "en"), ("Norsk", "no")]
+DEFAULT_HOST = "127.0.0.1"
+AUTH_ENV = "RAG_AUTH"
+ANSWER_QUEUE = "answer"  # chat and API share one queue: two cores answer one question at a time
+
+
+# --- building the app ----------------------------------------------------------------------
+
+
+@dataclass
+class _Panels:
+    """The components the event handlers read and write."""
+
+    chatbot: gr.Chatbot
+    question: gr.Textbox
+    send: gr.Button
+    new: gr.Button
+    export: gr.DownloadButton
+    backend: gr.Dropdown
+    k: gr.Slider
+    doc_filter: gr.Dropdown
+    language: gr.Radio
+    sources: gr.HTML
+    document: gr.HTML
+    corpus_tab: gr.Tab
+    corpus: gr.HTML
+    refresh: gr.Button
+    reindex: gr.Button
+    reindex_log: gr.Textbox
+
+
+def build_app(settings: Settings, answerer: Answerer | None = None) -> gr.Blocks:
+    """The app over `settings`' index (built first if missing), answering with `answerer` by default."""
+    engine = Engine(settings, answerer or Answerer(settings))
+    export_dir = Path(tempfile.mkdtemp(prefix="rag-export-"))
+    # analytics off: the app runs offline and must not phone home on start.
+    with gr.Blocks(title="rag: ask the policy documents", analytics_enabled=False) as app:
+        conversation = gr.State(Conversation())
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat"):
+                panels = _chat_tab(engine)
+            with gr.Tab("Corpus", id="corpus") as corpus_tab:
+                corpus, refresh, reindex, reindex_log = _corpus_tab(engine)
+        panels = replace(panels, corpus_tab=corpus_tab, corpus=corpus, refresh=refresh, reindex=reindex,
+                         reindex_log=reindex_log)
+        _wire_chat(engine, panels, conversation, export_dir)
+        _wire_sources(panels, conversation)
+        _wire_corpus(engine, panels)
+        _wire_api(engine, ConversationStore())
+    return app
+
+
+def _chat_tab(engine: Engine) -> _Panels:
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3):
+            chatbot = gr.Chatbot(label="Conversation", elem_id="rag-chat", height=520, render_markdown=False,
+                                 sanitize_html=True, allow_tags=False, feedback_options=None)
+            with gr.Row():
+                question = gr.Textbox(label="Question", placeholder="Ask about the documents, in English or Norwegian",
+                                      elem_id="rag-question", scale=5, autofocus=True)
+                send = gr.Button("Ask", variant="primary", elem_id="rag-send", scale=1)
+            gr.Examples(EXAMPLES, inputs=question, label="Example questions")
+            with gr.Row():
+                new = gr.Button("New conversation", elem_id="rag-new", size="sm")
+                export = gr.DownloadButton("Export conversation (Markdown)", elem_id="rag-export", size="sm")
+            backend, k, doc_filter, language = _settings_panel(engine)
+        with gr.Column(scale=2):
+            gr.Markdown("### Sources")
+            sources = gr.HTML(sources_html(None, 0, {}), elem_id="rag-sources", js_on_load=SOURCES_JS)
+    gr.Markdown("### Document")
+    document = gr.HTML(document_placeholder(), elem_id="rag-document", js_on_load=DOCUMENT_JS)
+    return _Panels(chatbot, question, send, new, export, backend, k, doc_filter, language, sources, document,
+                   *([None] * 5))
+
+
+def _settings_panel(engine: Engine) -> tuple[gr.Dropdown, gr.Slider, gr.Dropdown, gr.Radio]:
+    with gr.Accordion("Settings", open=False):
+        names = sorted(set(backend_names()) | {engine.default_backend})
+        backend = gr.Dropdown(names, value=engine.default_backend, label="Backend",
+                              info="A failing backend falls back to the extractive one, with a notice.")
+        k = gr.Slider(1, 12, value=6, step=1, label="Number of sources")
+        doc_filter = gr.Dropdown(_document_choices(engine), value=[], multiselect=True,
+                                 label="Only these documents", info="Empty: all documents.")
+        language = gr.Radio(LANGUAGES, value="auto", label="Answer language")
+    return backend, k, doc_filter, language
+
+
+def _corpus_tab(engine: Engine) -> tuple[gr.HTML, gr.Button, gr.Button, gr.Textbox]:
+    corpus = gr.HTML(corpus_html(engine.documents(), engine.chunk_counts(), engine.status()), elem_id="rag-corpus")
+    with gr.Row():
+        refresh = gr.Button("Check status", size="sm")
+        reindex = gr.Button("Re-index the corpus folder", variant="primary", size="sm", elem_id="rag-reindex")
+    log = gr.Textbox(label="Re-indexing progress", lines=6, interactive=False, elem_id="rag-reindex-log")
+    return corpus, refresh, reindex, log
+
+
+def _document_choices(engine: Engine) -> list[tuple[str, str]]:
+    return [(document.title, document.id) for document in engine.documents()]
+
+
+# --- events --------------------------------------------------------------------------------
+
+
+def _wire_chat(engine: Engine, panels: _Panels, conversation: gr.State, export_dir: Path) -> None:
+    def respond(question, messages, state, backend, k, doc_ids, language):
+        options = AskOptions(backend, int(k), tuple(doc_ids or ()), None if language == "auto" else language)
+        question = _checked(engine, question, options)
+        messages = [*messages, {"role": "user", "content": question_html(question)},
+                    {"role": "assistant", "content": streaming_html("")}]
+        yield "", messages, state, gr.skip(), gr.skip()
+        text = ""
+        for event in engine.stream(state, question, options):
+            if isinstance(event, SourcesFound):
+                yield gr.skip(), gr.skip(), gr.skip(), _searching_html(event), gr.skip()
+            elif isinstance(event, TextDelta):
+                text += event.text
+                messages[-1] = {"role": "assistant", "content": streaming_html(text)}
+                yield gr.skip(), messages, gr.skip(), gr.skip(), gr.skip()
+            elif isinstance(event, Finished):
+                turn = len(state.turns) - 1
+                messages[-1] = {"role": "assistant", "content": answer_html(event.answer, turn)}
+                sources = sources_html(event.answer, turn, state.turns[turn].documents)
+                yield gr.skip(), messages, state, sources, _export(state, export_dir)
+
+    def reset():
+        return "", [], Conversation(), sources_html(None, 0, {}), document_placeholder(), None
+
+    panels_in = [panels.question, panels.chatbot, conversation, panels.backend, panels.k, panels.doc_filter,
+                 panels.language]
+    panels_out = [panels.question, panels.chatbot, conversation, panels.sources, panels.export]
+    gr.on([panels.question.submit, panels.send.click], respond, inputs=panels_in, outputs=panels_out,
+          api_visibility="private", concurrency_id=ANSWER_QUEUE, concurrency_limit=1)
+    panels.new.click(reset, outputs=[panels.question, panels.chatbot, conversation, panels.sources, panels.document,
+                                     panels.export], api_visibility="private")
+
+
+def _checked(engine: Engine, question: str, options: AskOptions) -> str:
+    """The stripped question, once it and the chosen backend are usable; gr.Error says what to fix."""
+    question = (question or "").strip()
+    if not question:
+        raise gr.Error("Type a question first.")
+    try:
+        engine.answerer(options.backend)
+    except (ValueError, BackendError) as error:
+        raise gr.Error(f"The {options.backend} backend cannot be used: {error}. Choose another in Settings.")
+    return question
+
+
+def _searching_html(event: SourcesFound) -> str:
+    return f'<div class="rag-empty">Found {len(event.hits)} passages; composing the answer …</div>'
+
+
+def _export(conversation: Conversation, export_dir: Path) -> str:
+    """Write the conversation as Markdown (one file per conversation, rewritten each turn)."""
+    path = export_dir / conversation.id / "conversation.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(conversation_markdown(conversation.answers, time.strftime("%Y-%m-%d %H:%M")), encoding="utf-8")
+    return str(path)
+
+
+def _wire_sources(panels: _Panels, conversation: gr.State) -> None:
+    def open_source(state: Conversation, event: gr.EventData):
+        ref = SourceRef.parse(str(event._data.get("href", "")) if isinstance(event._data, dict) else "")
+        if ref is None or ref.turn >= len(state.turns):
+            return gr.skip(), gr.skip()
+        turn = state.turns[ref.turn]
+        document = source_document_html(turn.answer, turn.documents, ref)
+        if document is None:
+            return gr.skip(), gr.skip()
+        return sources_html(turn.answer, ref.turn, turn.documents, active=ref), document
+
+    panels.sources.open_source(open_source, inputs=[conversation], outputs=[panels.sources, panels.document],
+                               api_visibility="private")
+
+
+def _wire_corpus(engine: Engine, panels: _Panels) -> None:
+    def corpus_view():
+        return corpus_html(engine.documents(), engine.chunk_counts(), engine.status())
+
+    def reindex():
+        log: list[str] = []
+        try:
+            for message in engine.reindex_progress():
+                log.append(message)
+                yield "\n".join(log), gr.skip(), gr.skip()
+        except (IngestError, IndexMissing, IndexCorrupt, SettingsError, OSError) as error:
+            raise gr.Error(f"Re-indexing failed: {error}")
+        yield "\n".join(log), corpus_view(), gr.Dropdown(choices=_document_choices(engine))
+
+    panels.corpus_tab.select(corpus_view, outputs=panels.corpus, api_visibility="private")
+    panels.refresh.click(corpus_view, outputs=panels.corpus, api_visibility="private")
+    panels.reindex.click(reindex, outputs=[panels.reindex_log, panels.corpus, panels.doc_filter],
+                         api_visibility="private", concurrency_id="reindex", concurrency_limit=1)
+
+
+def _wire_api(engine: Engine, store: ConversationStore) -> None:
+    def ask(question: str, conversation_id: str = "") -> dict:
+        """Answer a question over the documents, as a follow-up when `conversation_id` names an earlier
+        conversation; returns the `rag ask --json` object plus "conversation_id"."""
+        conversation = store.get(conversation_id) if conversation_id else store.new()
+        if conversation is None:
+            raise gr.Error(f"Unknown conversation_id {conversation_id!r}: it never existed or was forgotten "
+                           f"(only the {MAX_CONVERSATIONS} most recent are kept). Leave it empty to start anew.")
+        try:
+            answer = engine.ask(conversation, question)
+        except ValueError as error:
+            raise gr.Error(str(error))
+        return {**answer.to_json(), "conversation_id": conversation.id}
+
+    gr.api(ask, api_name="ask", concurrency_id=ANSWER_QUEUE, concurrency_limit=1)
+
+
+# --- serving -------------------------------------------------------------------------------
+
+
+def serve(settings: Settings, host: str | None = None, port: int | None = None, backend: str | None = None,
+          block: bool = True) -> gr.Blocks:
+    """Build the index if needed, print the URL and serve the app.
+
+    `host` defaults to RAG_HOST or 127.0.0.1; `port` to RAG_PORT or the first free port
+    from 7860. Basic auth comes from RAG_AUTH ("user:password") and is required when
+    binding to anything but a loopback address. With `block=False` the server runs in a
+    background thread and the app is returned (`app.local_url`, `app.close()`).
+    """
+    host = host or os.environ.get("RAG_HOST") or DEFAULT_HOST
+    port = port or _env_port()
+    auth = auth_from_env()
+    check_bind(host, auth)
+    settings = replace(settings, backend=backend) if backend else settings
+    if settings.backend not in backend_names():
+        raise SettingsError(f"unknown backend {settings.backend!r}; registered: {', '.join(backend_names())}")
+    embedder = Embedder(settings)
+    app = build_app(settings, Answerer(settings, ensure_index(settings, embedder), embedder))
+    app.launch(server_name=host, server_port=port, auth=auth, prevent_thread_lock=True, quiet=True,
+               show_error=True, ssr_mode=False, theme=gr.themes.Soft(), css=CSS)
+    print(f"rag: the app is running on {app.local_url}", flush=True)
+    if block:
+        app.block_thread()
+    return app
+
+
+def auth_from_env() -> tuple[str, str] | None:
+    """(user, password) from RAG_AUTH="user:password", None when unset; SettingsError when malformed."""
+    raw = os.environ.get(AUTH_ENV, "")
+    if not raw:
+        return None
+    user, colon, password = raw.partition(":")
+    if not colon or not user or not password:
+        raise SettingsError(f"{AUTH_ENV} must look like 'user:password' (both non-empty)")
+    return user, password
+
+
+def check_bind(host: str, auth: tuple[str, str] | None) -> None:
+    """Refuse to serve beyond this machine without a password (SettingsError says how to fix it)."""
+    if auth is None and not is_loopback(host):
+        raise SettingsError(
+            f"refusing to serve on {host} without a password: anyone who can reach this machine could use "
+            f"the app. Set {AUTH_ENV}=user:password, or bind to {DEFAULT_HOST}.")
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and loopback addresses (127.0.0.0/8, ::1)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # any other host name may resolve to a public interface
+        return False
+
+
+def _env_port() -> int | None:
+    raw = os.environ.get("RAG_PORT", "")
+    if not raw:
+        return None
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise SettingsError(f"RAG_PORT={raw!r} is not a port number (1-65535)")
+    return int(raw)

@@ -1,0 +1,127 @@
+"""The answering side of the app: one answerer per backend over the current index, and re-indexing."""
+from __future__ import annotations
+
+import queue
+import threading
+from dataclasses import dataclass
+from typing import Iterator
+
+from rag.answer import Answerer, Finished
+from rag.index import Index, index_status, load_index, update_index
+from rag.retrieval import Filters
+from rag.settings import Settings
+from rag.types import Answer, Document
+from ui.conversation import Conversation
+
+_DONE = object()
+
+
+@dataclass(frozen=True)
+class AskOptions:
+    """The settings panel's choices for one question."""
+
+    backend: str | None = None  # None: the app's default backend
+    k: int = 6
+    doc_ids: tuple[str, ...] = ()
+    language: str | None = None  # None: answer in the question's language
+
+
+class Engine:
+    """Answerers sharing one index and embedder; a re-index swaps them all at once.
+
+    An answer in flight keeps the answerer (and index) it started with, so swapping
+    never pulls the index out from under it.
+    """
+
+    def __init__(self, settings: Settings, answerer: Answerer):
+        self.settings = settings
+        self._default = answerer
+        self._answerers = {answerer.backend.name: answerer}
+        self._lock = threading.Lock()
+
+    @property
+    def index(self) -> Index:
+        """The index answers currently come from."""
+        return self._default.index
+
+    @property
+    def default_backend(self) -> str:
+        """The backend used when the settings panel names none."""
+        return self._default.backend.name
+
+    def answerer(self, backend: str | None = None) -> Answerer:
+        """The answerer for a backend name (created on first use); ValueError for unknown names."""
+        name = backend or self.default_backend
+        with self._lock:
+            if name not in self._answerers:
+                base = self._default
+                self._answerers[name] = Answerer(self.settings, base.index, base.embedder, backend=name)
+            return self._answerers[name]
+
+    def stream(self, conversation: Conversation, question: str, options: AskOptions = AskOptions()) -> Iterator:
+        """The answerer's events for `question` in `conversation`; the finished answer joins the conversation."""
+        answerer = self.answerer(options.backend)
+        events = answerer.stream(question, conversation.history(), k=options.k,
+                                 filters=Filters(doc_ids=frozenset(options.doc_ids)), language=options.language)
+        for event in events:
+            if isinstance(event, Finished):
+                conversation.add(event.answer, referenced_documents(event.answer, answerer.index))
+            yield event
+
+    def ask(self, conversation: Conversation, question: str, options: AskOptions = AskOptions()) -> Answer:
+        """The final answer of `stream`."""
+        for event in self.stream(conversation, question, options):
+            if isinstance(event, Finished):
+                return event.answer
+        raise RuntimeError("the answer stream ended without a final answer")
+
+    def documents(self) -> list[Document]:
+        """The indexed documents, in index order."""
+        return list(self.index.documents.values())
+
+    def chunk_counts(self) -> dict[str, int]:
+        """Chunks per document id, from the index manifest."""
+        return {doc_id: info.get("chunks", 0) for doc_id, info in self.index.manifest["documents"].items()}
+
+    def status(self) -> dict:
+        """`rag index status` for the app's index and corpus."""
+        return index_status(self.settings)
+
+    def reindex(self, progress) -> str:
+        """Bring the index in line with the corpus folder; returns a one-line summary."""
+        base = self._default
+        report = update_index(self.settings, base.embedder, progress)
+        if report.changed_anything:
+            fresh = Answerer(self.settings, load_index(self.settings.index_dir), base.embedder,
+                             backend=self.default_backend)
+            with self._lock:
+                self._default, self._answerers = fresh, {fresh.backend.name: fresh}
+            return (f"Index updated in {report.seconds:.1f} s: {len(report.added)} added, {len(report.changed)} "
+                    f"changed, {len(report.removed)} removed; {report.total_chunks} chunks.")
+        return f"Index is already up to date ({report.total_chunks} chunks)."
+
+    def reindex_progress(self) -> Iterator[str]:
+        """Run `reindex` in a worker thread and yield its progress messages, then its summary."""
+        messages: queue.Queue = queue.Queue()
+        outcome: dict = {}
+
+        def work() -> None:
+            try:
+                outcome["summary"] = self.reindex(messages.put)
+            except Exception as error:  # re-raised below, in the caller's thread
+                outcome["error"] = error
+            finally:
+                messages.put(_DONE)
+
+        threading.Thread(target=work, name="rag-reindex", daemon=True).start()
+        while (message := messages.get()) is not _DONE:
+            yield message
+        if "error" in outcome:
+            raise outcome["error"]
+        yield outcome["summary"]
+
+
+def referenced_documents(answer: Answer, index: Index) -> dict[str, Document]:
+    """The documents an answer's citations and closest matches point into."""
+    doc_ids = {c.doc_id for c in answer.citations} | {chunk.doc_id for chunk in answer.closest}
+    return {doc_id: index.documents[doc_id] for doc_id in doc_ids if doc_id in index.documents}

@@ -1,0 +1,332 @@
+"""HTML and Markdown renderings of answers, sources and documents for the Gradio app.
+
+Every piece of text that comes from a document, a user or a model goes through `esc`
+(html.escape) here, so the only markup that reaches the page is the markup these
+functions write themselves. Links to sources are fragment links (`#src-<turn>-<kind>-<n>`)
+because the Chatbot's sanitizer keeps `href` and `class` but strips `data-*` attributes;
+a click handler in the page turns them into an "open source" event (see `ui.app`).
+"""
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from rag.citations import MARKER, marker_numbers
+from rag.types import Answer, Chunk, Citation, Document
+
+# A blank line (possibly several) separates paragraphs, in documents and in answers.
+BLANK_LINE = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)*")
+SOURCE_HREF = re.compile(r"^#src-(\d{1,6})-(cite|near)-(\d{1,6})$")
+CLOSEST_PREVIEW_CHARS = 700
+
+
+def esc(text: str) -> str:
+    """HTML-escaped text, quotes included (safe inside attributes too)."""
+    return html.escape(text, quote=True)
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """What a source link points at: citation `n` or closest match `n` of answer `turn`."""
+
+    turn: int
+    kind: str  # "cite" or "near"
+    number: int
+
+    @property
+    def href(self) -> str:
+        """The fragment link the page's click handler recognises."""
+        return f"#src-{self.turn}-{self.kind}-{self.number}"
+
+    @classmethod
+    def parse(cls, href: str) -> "SourceRef | None":
+        """The reference in a link sent by the browser; None for anything malformed."""
+        match = SOURCE_HREF.match(href or "")
+        return cls(int(match.group(1)), match.group(2), int(match.group(3))) if match else None
+
+
+def breadcrumbs(section_path: Sequence[str]) -> str:
+    """The heading chain as a breadcrumb trail."""
+    crumbs = '<span class="rag-sep">›</span>'.join(f"<span>{esc(part)}</span>" for part in section_path)
+    return f'<div class="rag-crumbs">{crumbs}</div>'
+
+
+def paragraph_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    """The paragraph (text between blank lines) around `text[start:end]`, without outer whitespace."""
+    before = [blank.end() for blank in BLANK_LINE.finditer(text, 0, start)]
+    after = BLANK_LINE.search(text, end)
+    return _trimmed(text, before[-1] if before else 0, after.start() if after else len(text))
+
+
+def paragraph_spans(text: str) -> list[tuple[int, int]]:
+    """Every non-empty paragraph of `text` as (start, end), without outer whitespace."""
+    spans, cursor = [], 0
+    for blank in BLANK_LINE.finditer(text):
+        spans.append(_trimmed(text, cursor, blank.start()))
+        cursor = blank.end()
+    spans.append(_trimmed(text, cursor, len(text)))
+    return [(start, end) for start, end in spans if start < end]
+
+
+def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def highlight(text: str, start: int, end: int, spans: Iterable[tuple[int, int]]) -> str:
+    """Escaped `text[start:end]` with `<mark>` around each span (absolute offsets, clipped)."""
+    pieces, cursor = [], start
+    for span_start, span_end in sorted(spans):
+        span_start, span_end = max(span_start, cursor), min(span_end, end)
+        if span_start >= span_end:
+            continue
+        pieces.append(esc(text[cursor:span_start]))
+        pieces.append(f"<mark>{esc(text[span_start:span_end])}</mark>")
+        cursor = span_end
+    pieces.append(esc(text[cursor:end]))
+    return "".join(pieces)
+
+
+def quote_paragraphs(text: str, spans: Sequence[tuple[int, int]]) -> list[str]:
+    """One escaped paragraph per distinct paragraph holding a span, the spans marked."""
+    bounds: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    for start, end in spans:
+        bounds.setdefault(paragraph_bounds(text, start, end), []).append((start, end))
+    return [highlight(text, p_start, p_end, marks) for (p_start, p_end), marks in sorted(bounds.items())]
+
+
+# --- chat messages -------------------------------------------------------------------------
+
+
+def question_html(question: str) -> str:
+    """A user's message, escaped."""
+    return _paragraphs_html(esc(question))
+
+
+def streaming_html(text: str) -> str:
+    """An answer while it streams: escaped text, markers not yet resolved."""
+    return _paragraphs_html(esc(text)) + '<p class="rag-typing">…</p>'
+
+
+def answer_html(answer: Answer, turn: int) -> str:
+    """A finished answer: notices, then the text with `[n]` as source links and uncited sentences marked."""
+    cited = {citation.n for citation in answer.citations}
+    uncited = _uncited_spans(answer.text, answer.uncited_sentences)
+    body = _inline_html(answer.text, uncited, cited, turn)
+    return notices_html(answer.notices) + _paragraphs_html(body)
+
+
+def notices_html(notices: Sequence[str]) -> str:
+    """Backend fallback and other notices, as a visible note block."""
+    return "".join(f'<div class="rag-notice">Note: {esc(notice)}</div>' for notice in notices)
+
+
+def _paragraphs_html(escaped: str) -> str:
+    paragraphs = [p for p in BLANK_LINE.split(escaped.strip()) if p.strip()]
+    return "".join(f"<p>{p.strip().replace(chr(10), '<br>')}</p>" for p in paragraphs)
+
+
+def _uncited_spans(text: str, sentences: Sequence[str]) -> list[tuple[int, int]]:
+    """Where each uncited sentence sits in the answer text, in order."""
+    spans, cursor = [], 0
+    for sentence in sentences:
+        found = text.find(sentence, cursor)
+        if found >= 0 and sentence:
+            spans.append((found, found + len(sentence)))
+            cursor = found + len(sentence)
+    return spans
+
+
+def _inline_html(text: str, uncited: list[tuple[int, int]], cited: set[int], turn: int) -> str:
+    """Escaped text where markers become links and uncited sentences are wrapped."""
+    pieces = [(m.start(), m.end(), _marker_html(m, cited, turn)) for m in MARKER.finditer(text)]
+    pieces += [(start, end, _uncited_html(text[start:end])) for start, end in uncited]
+    out, cursor = [], 0
+    for start, end, markup in sorted(pieces):
+        if start < cursor:  # overlaps a piece already written; keep the first
+            continue
+        out += [esc(text[cursor:start]), markup]
+        cursor = end
+    out.append(esc(text[cursor:]))
+    return "".join(out)
+
+
+def _marker_html(match: re.Match, cited: set[int], turn: int) -> str:
+    links = [
+        f'<a class="rag-cite" href="{SourceRef(turn, "cite", n).href}" title="Show source {n}">[{n}]</a>'
+        if n in cited else f"[{n}]"
+        for n in marker_numbers(match.group(1))
+    ]
+    return (" " if match.group(0).startswith(" ") else "") + "".join(links)
+
+
+def _uncited_html(sentence: str) -> str:
+    return (f'<span class="rag-uncited" title="No source supports this sentence">{esc(sentence)}</span>'
+            '<span class="rag-uncited-flag"> (no source)</span>')
+
+
+# --- sources panel -------------------------------------------------------------------------
+
+
+def citation_groups(citations: Sequence[Citation]) -> dict[int, list[Citation]]:
+    """Citations by marker number, in order: one `[n]` may resolve to several quotes."""
+    groups: dict[int, list[Citation]] = {}
+    for citation in citations:
+        groups.setdefault(citation.n, []).append(citation)
+    return groups
+
+
+def sources_html(answer: Answer | None, turn: int, documents: dict[str, Document],
+                 active: SourceRef | None = None) -> str:
+    """The cards for one answer: its citations, or its closest matches when it abstained."""
+    if answer is None:
+        return '<div class="rag-empty">Sources of the answer appear here.</div>'
+    if answer.abstained:
+        cards = [_closest_card(chunk, SourceRef(turn, "near", i), documents, active)
+                 for i, chunk in enumerate(answer.closest, start=1)]
+        label = "No answer in the documents. Closest matches:" if cards else "No answer in the documents."
+        return f'<div class="rag-closest-label">{label}</div>' + "".join(cards)
+    cards = [_citation_card(group, SourceRef(turn, "cite", n), documents, active)
+             for n, group in citation_groups(answer.citations).items()]
+    return "".join(cards) or '<div class="rag-empty">This answer cites no sources.</div>'
+
+
+def _citation_card(group: list[Citation], ref: SourceRef, documents: dict[str, Document],
+                   active: SourceRef | None) -> str:
+    first = group[0]
+    document = documents.get(first.doc_id)
+    if document is None:  # cannot happen for answers from the index; show the bare quotes
+        paragraphs = [esc(c.quote) for c in group]
+    else:
+        paragraphs = quote_paragraphs(document.text, [(c.start, c.end) for c in group])
+    return _card(ref, f"[{ref.number}]", first.title, first.section_path, paragraphs, active)
+
+
+def _closest_card(chunk: Chunk, ref: SourceRef, documents: dict[str, Document], active: SourceRef | None) -> str:
+    preview = chunk.text if len(chunk.text) <= CLOSEST_PREVIEW_CHARS else chunk.text[:CLOSEST_PREVIEW_CHARS] + " …"
+    return _card(ref, f"closest match {ref.number}", chunk.title, chunk.section_path, [esc(preview)], active)
+
+
+def _card(ref: SourceRef, badge: str, title: str, section_path: Sequence[str], paragraphs: list[str],
+          active: SourceRef | None) -> str:
+    state = " rag-active" if ref == active else ""
+    quotes = "".join(f"<p>{p}</p>" for p in paragraphs)
+    return (f'<article class="rag-card{state}" id="rag-card-{ref.kind}-{ref.number}">'
+            f'<header><span class="rag-badge">{esc(badge)}</span> <span class="rag-title">{esc(title)}</span></header>'
+            f"{breadcrumbs(section_path)}<blockquote>{quotes}</blockquote>"
+            f'<a class="rag-show" href="{ref.href}">Show in document</a></article>')
+
+
+# --- document view -------------------------------------------------------------------------
+
+
+def document_html(document: Document, spans: Sequence[tuple[int, int]], label: str) -> str:
+    """The whole cleaned document with a section tree, the spans marked (the view scrolls to the first)."""
+    current = document.section_at(min(spans)[0]) if spans else None
+    headings = {section.start: (i, section) for i, section in enumerate(document.sections)}
+    body = "".join(_block_html(document.text, start, end, headings.get(start), spans)
+                   for start, end in paragraph_spans(document.text))
+    crumbs = breadcrumbs(current.path) if current else ""
+    return (f'<div class="rag-doc"><header><span class="rag-badge">{esc(label)}</span> '
+            f'<span class="rag-title">{esc(document.title)}</span>{crumbs}</header>'
+            f'<div class="rag-doc-body">{_section_tree(document, current)}'
+            f'<div class="rag-doc-text">{body}</div></div></div>')
+
+
+def document_placeholder() -> str:
+    """The document view before any source is opened."""
+    return '<div class="rag-empty">Click a citation such as [1] in an answer to read it in its document.</div>'
+
+
+def _section_tree(document: Document, current) -> str:
+    items = "".join(
+        f'<li class="rag-level-{min(section.level, 6)}{" rag-current" if section == current else ""}">'
+        f'<a href="#" data-section="rag-sec-{i}">{esc(section.heading)}</a></li>'
+        for i, section in enumerate(document.sections)
+    )
+    return f'<nav class="rag-toc" aria-label="Sections"><ul>{items}</ul></nav>'
+
+
+def _block_html(text: str, start: int, end: int, heading, spans) -> str:
+    if heading is None:
+        return f"<p>{highlight(text, start, end, spans)}</p>"
+    number, section = heading
+    level = min(section.level + 2, 6)  # the document title sits below the view's own header
+    return f'<h{level} id="rag-sec-{number}">{highlight(text, start, end, spans)}</h{level}>'
+
+
+# --- corpus panel --------------------------------------------------------------------------
+
+
+def corpus_html(documents: Sequence[Document], chunk_counts: dict[str, int], status: dict) -> str:
+    """The index status line and a table of the indexed documents with their section and chunk counts."""
+    rows = "".join(
+        f"<tr><td>{esc(d.title)}</td><td><code>{esc(d.source)}</code></td>"
+        f"<td>{len(d.sections)}</td><td>{chunk_counts.get(d.id, '')}</td></tr>"
+        for d in documents
+    )
+    table = ("<table class=\"rag-corpus\"><thead><tr><th>Document</th><th>File</th><th>Sections</th>"
+             f"<th>Chunks</th></tr></thead><tbody>{rows}</tbody></table>")
+    return f'<div class="rag-status">{esc(status_line(status))}</div>{table}'
+
+
+def status_line(status: dict) -> str:
+    """One sentence on the index: size, freshness, and what changed in the corpus since."""
+    if not status.get("ok"):
+        return f"No usable index: {status.get('error', 'unknown error')}"
+    changes = status.get("corpus_changes", {})
+    pending = ", ".join(f"{len(ids)} {kind}" for kind, ids in changes.items() if ids)
+    state = "up to date" if status.get("up_to_date") else "needs re-indexing (" + (
+        pending or "; ".join(status.get("stale_reasons", []))) + ")"
+    return (f"Index {status.get('version', '')}: {status['documents']} documents, {status['chunks']} chunks, "
+            f"updated {status.get('updated', '?')}; {state}.")
+
+
+# --- export --------------------------------------------------------------------------------
+
+
+def conversation_markdown(answers: Sequence[Answer], exported: str) -> str:
+    """The conversation as Markdown: each question, answer, and its citations with their quotes."""
+    lines = ["# Conversation", "", f"Exported {exported}.", ""]
+    for number, answer in enumerate(answers, start=1):
+        lines += [f"## {number}. {_md(answer.question)}", "", _md(answer.text), ""]
+        lines += [f"> Note: {_md(notice)}" for notice in answer.notices]
+        lines += _markdown_sources(answer)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _markdown_sources(answer: Answer) -> list[str]:
+    if answer.abstained:
+        heading = ["**Closest matches**", ""] if answer.closest else []
+        return heading + [f"- {_md(c.title)} — {_md(' › '.join(c.section_path))}" for c in answer.closest] + [""]
+    lines = ["**Sources**", ""] if answer.citations else []
+    for n, group in citation_groups(answer.citations).items():
+        lines.append(f"- [{n}] {_md(group[0].title)} — {_md(' › '.join(group[0].section_path))}")
+        lines += [f"  > {_md(c.quote)} (characters {c.start}–{c.end})" for c in group]
+    return lines + [""]
+
+
+def _md(text: str) -> str:
+    """Text for the Markdown file: `<` escaped so no viewer turns document text into HTML tags."""
+    return text.replace("&", "&amp;").replace("<", "&lt;")
+
+
+def source_document_html(answer: Answer, documents: dict[str, Document], ref: SourceRef) -> str | None:
+    """The document view for a source link of `answer`; None if the link points at nothing."""
+    if ref.kind == "cite":
+        group = citation_groups(answer.citations).get(ref.number)
+        document = documents.get(group[0].doc_id) if group else None
+        if document is None:
+            return None
+        spans = [(c.start, c.end) for c in group if c.doc_id == document.id]
+        return document_html(document, spans, f"[{ref.number}]")
+    if not 1 <= ref.number <= len(answer.closest):
+        return None
+    chunk = answer.closest[ref.number - 1]
+    document = documents.get(chunk.doc_id)
+    return document_html(document, [(chunk.start, chunk.end)], f"closest match {ref.number}") if document else None
