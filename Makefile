@@ -5,13 +5,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test test-fast bench clean-venv
+.PHONY: run test test-fast bench models clean-venv
 
-$(STAMP): pyproject.toml requirements.lock
+$(STAMP): pyproject.toml requirements.lock requirements-llm.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	# torch first and pinned: an unpinned torch would pull several GB of CUDA packages.
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -c requirements.lock -e '.[dev]'
+	# llama-cpp-python has no wheel on PyPI: this compiles llama.cpp (about 7 min on 2 cores, once).
+	CMAKE_BUILD_PARALLEL_LEVEL=2 $(PY) -m pip install --quiet -c requirements.lock -c requirements-llm.lock -e '.[dev,llm]'
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -28,3 +29,6 @@ clean-venv:
 
 bench: $(STAMP)
 	$(PY) scripts/bench.py
+
+models: $(STAMP)  # the 1.1 GB Qwen2.5-Coder-1.5B GGUF for `--backend llamacpp`
+	$(PY) scripts/fetch_gguf.py

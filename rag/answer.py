@@ -135,6 +135,8 @@ class Answerer:
                 turn.timings.setdefault("first_token", (time.perf_counter() - started) * 1000)
                 parts.append(delta)
                 yield TextDelta(delta)
+            if not "".join(parts).strip():
+                raise BackendError("it returned an empty answer")
         except BackendError as error:
             notices.append(FALLBACK_NOTICE.format(backend=backend.name, error=error))
             parts, backend = [], self.extractive

@@ -8,7 +8,7 @@ METRICS = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")
 
 def write_report(results: dict, out: Path) -> None:
     """Write the Markdown report (and the plot, when there are retrieval results)."""
-    lines = [f"# Benchmark report", "", f"{results['date']} on {results['machine']}.", ""]
+    lines = ["# Benchmark report", "", f"{results['date']} on {results['machine']}.", ""]
     if "indexing" in results:
         lines += _indexing(results["indexing"])
     if "retrieval" in results:

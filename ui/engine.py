@@ -100,8 +100,9 @@ class Engine:
                     f"changed, {len(report.removed)} removed; {report.total_chunks} chunks.")
         return f"Index is already up to date ({report.total_chunks} chunks)."
 
-    def reindex_progress(self) -> Iterator[str]:
-        """Run `reindex` in a worker thread and yield its progress messages, then its summary."""
+    def reindex_progress(self, tick: float = 1.0) -> Iterator[str | None]:
+        """Run `reindex` in a worker thread; yield its progress messages, None every `tick` seconds
+        while it is quiet (embedding takes a while), and finally its summary."""
         messages: queue.Queue = queue.Queue()
         outcome: dict = {}
 
@@ -114,7 +115,14 @@ class Engine:
                 messages.put(_DONE)
 
         threading.Thread(target=work, name="rag-reindex", daemon=True).start()
-        while (message := messages.get()) is not _DONE:
+        while True:
+            try:
+                message = messages.get(timeout=tick)
+            except queue.Empty:
+                yield None
+                continue
+            if message is _DONE:
+                break
             yield message
         if "error" in outcome:
             raise outcome["error"]

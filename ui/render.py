@@ -47,9 +47,12 @@ class SourceRef:
         return cls(int(match.group(1)), match.group(2), int(match.group(3))) if match else None
 
 
-def breadcrumbs(section_path: Sequence[str]) -> str:
-    """The heading chain as a breadcrumb trail."""
-    crumbs = '<span class="rag-sep">›</span>'.join(f"<span>{esc(part)}</span>" for part in section_path)
+def breadcrumbs(section_path: Sequence[str], title: str = "") -> str:
+    """The heading chain as a breadcrumb trail, without its first heading when that is the `title` shown."""
+    parts = list(section_path)
+    if parts and parts[0] == title:
+        parts = parts[1:]
+    crumbs = '<span class="rag-sep">›</span>'.join(f"<span>{esc(part)}</span>" for part in parts)
     return f'<div class="rag-crumbs">{crumbs}</div>'
 
 
@@ -218,7 +221,7 @@ def _card(ref: SourceRef, badge: str, title: str, section_path: Sequence[str], p
     quotes = "".join(f"<p>{p}</p>" for p in paragraphs)
     return (f'<article class="rag-card{state}" id="rag-card-{ref.kind}-{ref.number}">'
             f'<header><span class="rag-badge">{esc(badge)}</span> <span class="rag-title">{esc(title)}</span></header>'
-            f"{breadcrumbs(section_path)}<blockquote>{quotes}</blockquote>"
+            f"{breadcrumbs(section_path, title)}<blockquote>{quotes}</blockquote>"
             f'<a class="rag-show" href="{ref.href}">Show in document</a></article>')
 
 
@@ -231,11 +234,27 @@ def document_html(document: Document, spans: Sequence[tuple[int, int]], label: s
     headings = {section.start: (i, section) for i, section in enumerate(document.sections)}
     body = "".join(_block_html(document.text, start, end, headings.get(start), spans)
                    for start, end in paragraph_spans(document.text))
-    crumbs = breadcrumbs(current.path) if current else ""
+    crumbs = breadcrumbs(current.path, document.title) if current else ""
     return (f'<div class="rag-doc"><header><span class="rag-badge">{esc(label)}</span> '
             f'<span class="rag-title">{esc(document.title)}</span>{crumbs}</header>'
             f'<div class="rag-doc-body">{_section_tree(document, current)}'
             f'<div class="rag-doc-text">{body}</div></div></div>')
+
+
+def source_document_html(answer: Answer, documents: dict[str, Document], ref: SourceRef) -> str | None:
+    """The document view for a source link of `answer`; None if the link points at nothing."""
+    if ref.kind == "cite":
+        group = citation_groups(answer.citations).get(ref.number)
+        document = documents.get(group[0].doc_id) if group else None
+        if document is None:
+            return None
+        spans = [(c.start, c.end) for c in group if c.doc_id == document.id]
+        return document_html(document, spans, f"[{ref.number}]")
+    if not 1 <= ref.number <= len(answer.closest):
+        return None
+    chunk = answer.closest[ref.number - 1]
+    document = documents.get(chunk.doc_id)
+    return document_html(document, [(chunk.start, chunk.end)], f"closest match {ref.number}") if document else None
 
 
 def document_placeholder() -> str:
@@ -307,7 +326,7 @@ def _markdown_sources(answer: Answer) -> list[str]:
     lines = ["**Sources**", ""] if answer.citations else []
     for n, group in citation_groups(answer.citations).items():
         lines.append(f"- [{n}] {_md(group[0].title)} — {_md(' › '.join(group[0].section_path))}")
-        lines += [f"  > {_md(c.quote)} (characters {c.start}–{c.end})" for c in group]
+        lines += [f"  > {_md(' '.join(c.quote.split()))} (characters {c.start}–{c.end})" for c in group]
     return lines + [""]
 
 
@@ -315,18 +334,3 @@ def _md(text: str) -> str:
     """Text for the Markdown file: `<` escaped so no viewer turns document text into HTML tags."""
     return text.replace("&", "&amp;").replace("<", "&lt;")
 
-
-def source_document_html(answer: Answer, documents: dict[str, Document], ref: SourceRef) -> str | None:
-    """The document view for a source link of `answer`; None if the link points at nothing."""
-    if ref.kind == "cite":
-        group = citation_groups(answer.citations).get(ref.number)
-        document = documents.get(group[0].doc_id) if group else None
-        if document is None:
-            return None
-        spans = [(c.start, c.end) for c in group if c.doc_id == document.id]
-        return document_html(document, spans, f"[{ref.number}]")
-    if not 1 <= ref.number <= len(answer.closest):
-        return None
-    chunk = answer.closest[ref.number - 1]
-    document = documents.get(chunk.doc_id)
-    return document_html(document, [(chunk.start, chunk.end)], f"closest match {ref.number}") if document else None

@@ -85,13 +85,14 @@ class OpenAIBackend:
         watchdog = _Watchdog(deadline)
         try:
             with client.stream("POST", self.url, json=payload, timeout=timeout) as response:
-                _check_status(response, self.url, self.key_env)
                 watchdog.arm(response)
+                _check_status(response, self.url, self.key_env)
                 yield from _response_deltas(response, self.url, deadline)
         except httpx.TransportError as error:
             if watchdog.fired or time.monotonic() >= deadline:
                 raise BackendError(f"{self.url}: no complete answer within the timeout") from error
-            raise _Transient(f"{self.url}: connection failed ({str(error) or type(error).__name__})") from error
+            reason = str(error) or type(error).__name__
+            raise _Transient(f"{self.url}: connection failed ({reason})") from error
         finally:
             watchdog.cancel()
 
@@ -249,7 +250,7 @@ def _message_text(body: dict, url: str) -> Iterator[str]:
 def _choices(body: dict, url: str) -> list[dict]:
     choices = body.get("choices") or []
     if not isinstance(choices, list) or not all(isinstance(c, dict) for c in choices):
-        raise BackendError(f"{url} sent a chunk without a valid 'choices' list: {str(body)[:ERROR_DETAIL_CHARS]}")
+        raise BackendError(f"{url} sent no valid 'choices' list: {str(body)[:ERROR_DETAIL_CHARS]}")
     return choices
 
 
