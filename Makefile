@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml requirements.lock requirements-llm.lock
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/rag docs
+	$(VENV)/bin/rag serve
 
 test: $(STAMP)
 	$(PY) -m pytest

@@ -41,7 +41,26 @@ def _parser() -> argparse.ArgumentParser:
     _index_parser(commands)
     add_search_commands(commands, settings_from, _print_json)
     add_ask_command(commands, settings_from, _print_json)
+    _serve_parser(commands)
     return parser
+
+
+def _serve_parser(commands) -> None:
+    serve = commands.add_parser("serve", help="serve the web chat (builds the index from the corpus if needed)")
+    serve.add_argument("--host", help="address to bind (default 127.0.0.1; others need RAG_AUTH=user:password)")
+    serve.add_argument("--port", type=int, help="port (default 7860)")
+    serve.add_argument("--corpus", type=Path, help="folder of documents (default: seeds/)")
+    serve.add_argument("--index", type=Path, help="index folder (default: index/)")
+    serve.add_argument("--backend", help="answer backend (default: the `backend` setting, extractive)")
+    serve.set_defaults(run=_run_serve)
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    # The only place the library reaches up into the UI: serving needs both.
+    from ui.app import serve
+
+    serve(settings_from(args), host=args.host, port=args.port, backend=args.backend)
+    return 0
 
 
 def _index_parser(commands) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from rag.benchmark import answer_figures, default_settings, indexing_figures, machine, retrieval_figures
 from rag.bench_report import write_report
 
-PARTS = ("indexing", "retrieval", "answers")
+PARTS = ("indexing", "retrieval", "answers", "answers-llm")
 
 
 def main() -> None:
@@ -22,6 +22,7 @@ def main() -> None:
     parser.add_argument("--suites", default="seeds,norquad,ntrex")
     parser.add_argument("--methods", default="dense,windows,lexical,hybrid,hybrid-weighted")
     parser.add_argument("--out", type=Path, default=Path("bench"))
+    parser.add_argument("--llm-questions", type=int, default=24, help="answerable questions for the LLM run")
     args = parser.parse_args()
     parts = args.only or PARTS
     settings = default_settings()
@@ -34,7 +35,11 @@ def main() -> None:
         suites = args.suites.split(",")
         results.setdefault("retrieval", {}).update(retrieval_figures(settings, suites, args.methods.split(",")))
     if "answers" in parts:
-        results["answers"] = {"extractive": answer_figures(settings, "extractive")}
+        results.setdefault("answers", {})["extractive"] = answer_figures(settings, "extractive")
+    if "answers-llm" in parts:
+        # Qwen2.5-Coder-1.5B via llama.cpp: ~20 s an answer on 2 cores, so a spread-out subset.
+        results.setdefault("answers", {})["llamacpp (Qwen2.5-Coder-1.5B Q4_K_M)"] = answer_figures(
+            settings, "llamacpp", limit=args.llm_questions)
     args.out.mkdir(parents=True, exist_ok=True)
     results_path.write_text(json.dumps(results, indent=1, ensure_ascii=False))
     write_report(results, args.out)
