@@ -17,7 +17,7 @@ import numpy as np
 from rag.answerability import should_abstain, unknown_names
 from rag.citations import resolve
 from rag.embeddings import Embedder
-from rag.followup import rewrite_follow_up
+from rag.followup import rewrite_follow_up, rewrite_with_llm
 from rag.index import Index, ensure_index
 from rag.language import detect_language
 from rag.llm.base import Backend, BackendContext, BackendError, Prompt
@@ -118,9 +118,15 @@ class Answerer:
         return should_abstain(turn.hits[0].similarity, unknown, self.settings.abstain_similarity,
                               self.settings.abstain_similarity_unknown_name)
 
+    def _standalone(self, question: str, history: list[dict]) -> str:
+        """Follow-ups become standalone queries: by the LLM when there is one, else by rule."""
+        if self.backend is self.extractive:
+            return rewrite_follow_up(question, history)
+        return rewrite_with_llm(self.backend, question, history, min(self.settings.llm_timeout, 20.0))
+
     def _retrieve(self, question: str, history: list[dict], k: int, filters: Filters, language: str | None) -> _Turn:
         started = time.perf_counter()
-        search_query = rewrite_follow_up(question, history)
+        search_query = self._standalone(question, history)
         result = self.retriever.search(search_query, k, filters)
         turn = _Turn(question, search_query, language or detect_language(question), result.hits)
         turn.timings["retrieve"] = (time.perf_counter() - started) * 1000

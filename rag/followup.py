@@ -62,3 +62,26 @@ def _say_about(question: str) -> re.Match | None:
         if match:
             return match
     return None
+
+
+REWRITE_INSTRUCTION = ("Rewrite the user's last question as one standalone search query that can be understood "
+                       "without the conversation. Keep its language. Reply with the query only.")
+MAX_REWRITE_TOKENS = 60
+
+
+def rewrite_with_llm(backend, question: str, history: list[dict], timeout: float) -> str:
+    """The backend's standalone rewrite of a follow-up; the rule-based one if it fails or rambles."""
+    from rag.llm.base import BackendError, Prompt
+
+    fallback = rewrite_follow_up(question, history)
+    if not previous_question(history) or not is_follow_up(question):
+        return question
+    turns = [f"{m['role']}: {str(m.get('content', ''))[:300]}" for m in history[-4:]]
+    messages = [{"role": "system", "content": REWRITE_INSTRUCTION},
+                {"role": "user", "content": "\n".join(turns + [f"user: {question}"])}]
+    try:
+        reply = "".join(backend.stream(Prompt(messages, question, "en"), MAX_REWRITE_TOKENS, timeout)).strip()
+    except BackendError:
+        return fallback
+    reply = reply.splitlines()[0].strip().strip('"') if reply else ""
+    return reply if 3 <= len(reply.split()) <= 30 else fallback

@@ -121,3 +121,17 @@ def test_empty_backend_answer_falls_back_to_extractive(seed_index, embedder):
     answer = Answerer(Settings.load(), seed_index, embedder, ScriptedBackend("")).ask("Hva er LAR?")
     assert answer.backend == "extractive" and answer.citations
     assert any("empty answer" in n for n in answer.notices)
+
+
+def test_an_llm_backend_rewrites_follow_ups_and_a_rambling_rewrite_falls_back(seed_index, embedder):
+    from rag.followup import rewrite_with_llm
+
+    history = [{"role": "user", "content": "What did the police say about lack of resources?"}]
+    llm = ScriptedBackend("What did health personnel say about time and resources?")
+    assert rewrite_with_llm(llm, "And the health personnel?", history, 5) == \
+        "What did health personnel say about time and resources?"
+    failing = ScriptedBackend("", error=BackendError("down"))
+    assert rewrite_with_llm(failing, "And the health personnel?", history, 5) == \
+        "What did the health personnel say about lack of resources?"
+    assert rewrite_with_llm(llm, "Who wrote the op-ed about drug scenes?", history, 5) == \
+        "Who wrote the op-ed about drug scenes?"
