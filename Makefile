@@ -12,16 +12,24 @@ $(STAMP): pyproject.toml requirements.lock requirements-llm.lock
 	# torch first and pinned: an unpinned torch would pull several GB of CUDA packages.
 	$(PY) -m pip install --quiet torch==2.13.0
 	# llama-cpp-python has no wheel on PyPI: this compiles llama.cpp (about 7 min on 2 cores, once).
-	CMAKE_BUILD_PARALLEL_LEVEL=2 $(PY) -m pip install --quiet -c requirements.lock -c requirements-llm.lock -e '.[dev,llm]'
+	CMAKE_BUILD_PARALLEL_LEVEL=2 $(PY) -m pip install --quiet -c requirements.lock -c requirements-llm.lock -e '.[dev,llm,milvus]'
 	touch $(STAMP)
+
+# The browser tests drive Debian's Chromium: Playwright's own browser download does not work offline.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
 
 run: $(STAMP)
 	$(VENV)/bin/rag serve
 
-test: $(STAMP)
+test: $(STAMP) $(CHROMIUM)
 	$(PY) -m pytest
 
-test-fast: $(STAMP)
+test-fast: $(STAMP) $(CHROMIUM)
 	$(PY) -m pytest -m "not slow"
 
 clean-venv:

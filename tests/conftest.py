@@ -37,8 +37,8 @@ def settings_factory(tmp_path_factory):
     from rag.settings import Settings
 
     def make(**overrides):
-        index_dir = tmp_path_factory.mktemp("index")
-        return Settings.load(corpus_dir=SEEDS, index_dir=index_dir, **overrides)
+        values = {"corpus_dir": SEEDS, "index_dir": tmp_path_factory.mktemp("index"), **overrides}
+        return Settings.load(**values)
 
     return make
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import shutil
+import socket
 import tempfile
 import time
 from dataclasses import dataclass, replace
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from rag.answer import Answerer, Finished, SourcesFound, TextDelta
+from rag.answer import Answerer, SourcesFound, TextDelta
 from rag.embeddings import Embedder
 from rag.index import ensure_index
 from rag.index_files import IndexCorrupt, IndexMissing
@@ -82,10 +83,11 @@ def build_app(settings: Settings, answerer: Answerer | None = None) -> gr.Blocks
     engine = Engine(settings, answerer or Answerer(settings))
     export_dir = Path(tempfile.mkdtemp(prefix="rag-export-"))
     # analytics off: the app runs offline and must not phone home on start.
-    with gr.Blocks(title="rag: ask the policy documents", analytics_enabled=False) as app:
-        # A callable: each browser session gets its own conversation (and id); closing the tab
-        # deletes the state, and with it the session's export file.
-        conversation = gr.State(lambda: Conversation(), delete_callback=lambda state: _forget_export(state, export_dir))
+    # delete_cache: Gradio's copies of exported files older than a day go, checked hourly.
+    with gr.Blocks(title="rag: ask the policy documents", analytics_enabled=False, delete_cache=(3600, 86400)) as app:
+        # Starts empty: the first question creates the session's conversation (and its id).
+        # Closing the tab deletes the state, and with it the session's export file.
+        conversation = gr.State(None, delete_callback=lambda state: _forget_export(state, export_dir))
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"):
                 chat = _chat_tab(engine)
@@ -102,7 +104,8 @@ def _chat_tab(engine: Engine) -> _ChatPanels:
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
             chatbot = gr.Chatbot(label="Conversation", elem_id="rag-chat", height=520, render_markdown=False,
-                                 sanitize_html=True, allow_tags=False, feedback_options=None)
+                                 sanitize_html=True, allow_tags=False, feedback_options=None,
+                                 buttons=["copy", "copy_all"])  # no "share": it posts to Hugging Face
             with gr.Row():
                 question = gr.Textbox(label="Question", placeholder="Ask about the documents, in English or Norwegian",
                                       elem_id="rag-question", scale=5, autofocus=True)
@@ -123,12 +126,12 @@ def _chat_tab(engine: Engine) -> _ChatPanels:
 def _settings_panel(engine: Engine) -> tuple[gr.Dropdown, gr.Slider, gr.Dropdown, gr.Radio]:
     with gr.Accordion("Answer settings", open=False, elem_id="rag-settings"):
         names = sorted(set(backend_names()) | {engine.default_backend})
-        backend = gr.Dropdown(names, value=engine.default_backend, label="Backend",
+        backend = gr.Dropdown(names, value=engine.default_backend, label="Backend", elem_id="rag-backend",
                               info="A failing backend falls back to the extractive one, with a notice.")
-        k = gr.Slider(1, 12, value=6, step=1, label="Number of sources")
-        doc_filter = gr.Dropdown(_document_choices(engine), value=[], multiselect=True,
+        k = gr.Slider(1, 12, value=6, step=1, label="Number of sources", elem_id="rag-k")
+        doc_filter = gr.Dropdown(_document_choices(engine), value=[], multiselect=True, elem_id="rag-doc-filter",
                                  label="Only these documents", info="Empty: all documents.")
-        language = gr.Radio(LANGUAGES, value="auto", label="Answer language")
+        language = gr.Radio(LANGUAGES, value="auto", label="Answer language", elem_id="rag-language")
     return backend, k, doc_filter, language
 
 
@@ -156,33 +159,40 @@ def _wire_chat(engine: Engine, panels: _ChatPanels, conversation: gr.State, expo
     def respond(question, messages, state, backend, k, doc_ids, language):
         options = AskOptions(backend, int(k), tuple(doc_ids or ()), None if language == "auto" else language)
         question = _checked(engine, question, options)
+        state = state or Conversation()
         messages = [*messages, {"role": "user", "content": question_html(question)},
                     {"role": "assistant", "content": streaming_html("")}]
         yield "", messages, state, gr.skip(), gr.skip()
         text = ""
         for event in engine.stream(state, question, options):
-            if isinstance(event, SourcesFound):
-                yield gr.skip(), gr.skip(), gr.skip(), _searching_html(event), gr.skip()
-            elif isinstance(event, TextDelta):
-                text += event.text
-                messages[-1] = {"role": "assistant", "content": streaming_html(text)}
-                yield gr.skip(), messages, gr.skip(), gr.skip(), gr.skip()
-            elif isinstance(event, Finished):
-                turn = len(state.turns) - 1
-                messages[-1] = {"role": "assistant", "content": answer_html(event.answer, turn)}
-                sources = sources_html(event.answer, turn, state.turns[turn].documents)
-                yield gr.skip(), messages, state, sources, _export(state, export_dir)
+            text += event.text if isinstance(event, TextDelta) else ""
+            yield _chat_update(event, text, messages, state, export_dir)
 
     def reset():
-        return "", [], Conversation(), sources_html(None, 0, {}), document_placeholder(), None
+        return "", [], None, sources_html(None, 0, {}), document_placeholder(), None
 
-    panels_in = [panels.question, panels.chatbot, conversation, panels.backend, panels.k, panels.doc_filter,
-                 panels.language]
-    panels_out = [panels.question, panels.chatbot, conversation, panels.sources, panels.export]
-    gr.on([panels.question.submit, panels.send.click], respond, inputs=panels_in, outputs=panels_out,
+    inputs = [panels.question, panels.chatbot, conversation, panels.backend, panels.k, panels.doc_filter,
+              panels.language]
+    outputs = [panels.question, panels.chatbot, conversation, panels.sources, panels.export]
+    gr.on([panels.question.submit, panels.send.click], respond, inputs=inputs, outputs=outputs,
           api_visibility="private", concurrency_id=ANSWER_QUEUE, concurrency_limit=1)
-    panels.new.click(reset, outputs=[panels.question, panels.chatbot, conversation, panels.sources, panels.document,
-                                     panels.export], api_visibility="private")
+    # The Chatbot's own clear button must forget the conversation too, or follow-ups would
+    # lean on turns the user no longer sees.
+    gr.on([panels.new.click, panels.chatbot.clear], reset, api_visibility="private",
+          outputs=[panels.question, panels.chatbot, conversation, panels.sources, panels.document, panels.export])
+
+
+def _chat_update(event, text: str, messages: list[dict], state: Conversation, export_dir: Path) -> tuple:
+    """The (question, chatbot, state, sources, export) update for one answer event."""
+    if isinstance(event, SourcesFound):
+        return gr.skip(), gr.skip(), gr.skip(), _searching_html(event), gr.skip()
+    if isinstance(event, TextDelta):
+        messages[-1] = {"role": "assistant", "content": streaming_html(text)}
+        return gr.skip(), messages, gr.skip(), gr.skip(), gr.skip()
+    turn = len(state.turns) - 1  # Finished: the engine has just added the answer as the last turn
+    messages[-1] = {"role": "assistant", "content": answer_html(event.answer, turn)}
+    sources = sources_html(event.answer, turn, state.turns[turn].documents)
+    return gr.skip(), messages, state, sources, _export(state, export_dir)
 
 
 def _checked(engine: Engine, question: str, options: AskOptions) -> str:
@@ -193,7 +203,7 @@ def _checked(engine: Engine, question: str, options: AskOptions) -> str:
     try:
         engine.answerer(options.backend)
     except (ValueError, BackendError) as error:
-        raise gr.Error(f"The {options.backend} backend cannot be used: {error}. Choose another in Settings.")
+        raise gr.Error(f"The {options.backend} backend cannot be used: {error}. Choose another in Answer settings.")
     return question
 
 
@@ -209,14 +219,15 @@ def _export(conversation: Conversation, export_dir: Path) -> str:
     return str(path)
 
 
-def _forget_export(conversation: Conversation, export_dir: Path) -> None:
-    shutil.rmtree(export_dir / conversation.id, ignore_errors=True)
+def _forget_export(conversation: Conversation | None, export_dir: Path) -> None:
+    if conversation is not None:
+        shutil.rmtree(export_dir / conversation.id, ignore_errors=True)
 
 
 def _wire_sources(panels: _ChatPanels, conversation: gr.State) -> None:
-    def open_source(state: Conversation, event: gr.EventData):
+    def open_source(state: Conversation | None, event: gr.EventData):
         ref = SourceRef.parse(str(event._data.get("href", "")) if isinstance(event._data, dict) else "")
-        if ref is None or ref.turn >= len(state.turns):
+        if state is None or ref is None or ref.turn >= len(state.turns):
             return gr.skip(), gr.skip()
         turn = state.turns[ref.turn]
         document = source_document_html(turn.answer, turn.documents, ref)
@@ -276,12 +287,12 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None, 
     """Build the index if needed, print the URL and serve the app.
 
     `host` defaults to RAG_HOST or 127.0.0.1; `port` to RAG_PORT or the first free port
-    from 7860. Basic auth comes from RAG_AUTH ("user:password") and is required when
+    from 7860 (0: any free port). Basic auth comes from RAG_AUTH ("user:password") and is required when
     binding to anything but a loopback address. With `block=False` the server runs in a
     background thread and the app is returned (`app.local_url`, `app.close()`).
     """
     host = host or os.environ.get("RAG_HOST") or DEFAULT_HOST
-    port = port or _env_port()
+    port = _env_port() if port is None else port or _free_port(host)
     auth = auth_from_env()
     check_bind(host, auth)
     settings = replace(settings, backend=backend) if backend else settings
@@ -289,8 +300,11 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None, 
         raise SettingsError(f"unknown backend {settings.backend!r}; registered: {', '.join(backend_names())}")
     embedder = Embedder(settings)
     app = build_app(settings, Answerer(settings, ensure_index(settings, embedder), embedder))
+    # share, MCP and monitoring off explicitly: GRADIO_* environment variables could otherwise
+    # open a public tunnel or extra endpoints behind the loopback/auth check above.
     app.launch(server_name=host, server_port=port, auth=auth, prevent_thread_lock=True, quiet=True,
-               show_error=True, ssr_mode=False, theme=gr.themes.Soft(), css=CSS)
+               show_error=True, share=False, mcp_server=False, enable_monitoring=False, ssr_mode=False,
+               theme=gr.themes.Soft(), css=CSS)
     print(f"rag: the app is running on {app.local_url}", flush=True)
     if block:
         app.block_thread()
@@ -333,3 +347,10 @@ def _env_port() -> int | None:
     if not raw.isdigit() or not 0 < int(raw) < 65536:
         raise SettingsError(f"RAG_PORT={raw!r} is not a port number (1-65535)")
     return int(raw)
+
+
+def _free_port(host: str) -> int:
+    """A port the OS reports free right now (for `port=0`: tests, several instances side by side)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.bind((host.strip("[]"), 0))
+        return probe.getsockname()[1]

@@ -68,6 +68,7 @@ a.rag-cite { font-weight: 600; text-decoration: none; margin-left: 1px; }
 .rag-level-4, .rag-level-5, .rag-level-6 { padding-left: 30px; }
 .rag-doc-text p { white-space: pre-wrap; }
 .rag-corpus { width: 100%; border-collapse: collapse; font-size: 0.9em; }
-.rag-corpus th, .rag-corpus td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--border-color-primary); }
+.rag-corpus th, .rag-corpus td { text-align: left; padding: 4px 8px;
+  border-bottom: 1px solid var(--border-color-primary); }
 .rag-status { margin-bottom: 8px; }
 """

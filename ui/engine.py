@@ -4,7 +4,7 @@ from __future__ import annotations
 import queue
 import threading
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Callable, Iterator
 
 from rag.answer import Answerer, Finished
 from rag.index import Index, index_status, load_index, update_index
@@ -87,7 +87,7 @@ class Engine:
         """`rag index status` for the app's index and corpus."""
         return index_status(self.settings)
 
-    def reindex(self, progress) -> str:
+    def reindex(self, progress: Callable[[str], None]) -> str:
         """Bring the index in line with the corpus folder; returns a one-line summary."""
         base = self._default
         report = update_index(self.settings, base.embedder, progress)

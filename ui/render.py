@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from rag.citations import MARKER, marker_numbers
-from rag.types import Answer, Chunk, Citation, Document
+from rag.types import Answer, Chunk, Citation, Document, Section
 
 # A blank line (possibly several) separates paragraphs, in documents and in answers.
 BLANK_LINE = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)*")
@@ -190,7 +190,7 @@ def sources_html(answer: Answer | None, turn: int, documents: dict[str, Document
     if answer is None:
         return '<div class="rag-empty">Sources of the answer appear here.</div>'
     if answer.abstained:
-        cards = [_closest_card(chunk, SourceRef(turn, "near", i), documents, active)
+        cards = [_closest_card(chunk, SourceRef(turn, "near", i), active)
                  for i, chunk in enumerate(answer.closest, start=1)]
         label = "No answer in the documents. Closest matches:" if cards else "No answer in the documents."
         return f'<div class="rag-closest-label">{label}</div>' + "".join(cards)
@@ -203,14 +203,14 @@ def _citation_card(group: list[Citation], ref: SourceRef, documents: dict[str, D
                    active: SourceRef | None) -> str:
     first = group[0]
     document = documents.get(first.doc_id)
-    if document is None:  # cannot happen for answers from the index; show the bare quotes
+    if document is None:  # the turn kept no copy of the document: the quotes alone still say it
         paragraphs = [esc(c.quote) for c in group]
     else:
         paragraphs = quote_paragraphs(document.text, [(c.start, c.end) for c in group])
     return _card(ref, f"[{ref.number}]", first.title, first.section_path, paragraphs, active)
 
 
-def _closest_card(chunk: Chunk, ref: SourceRef, documents: dict[str, Document], active: SourceRef | None) -> str:
+def _closest_card(chunk: Chunk, ref: SourceRef, active: SourceRef | None) -> str:
     preview = chunk.text if len(chunk.text) <= CLOSEST_PREVIEW_CHARS else chunk.text[:CLOSEST_PREVIEW_CHARS] + " …"
     return _card(ref, f"closest match {ref.number}", chunk.title, chunk.section_path, [esc(preview)], active)
 
@@ -262,7 +262,7 @@ def document_placeholder() -> str:
     return '<div class="rag-empty">Click a citation such as [1] in an answer to read it in its document.</div>'
 
 
-def _section_tree(document: Document, current) -> str:
+def _section_tree(document: Document, current: Section | None) -> str:
     items = "".join(
         f'<li class="rag-level-{min(section.level, 6)}{" rag-current" if section == current else ""}">'
         f'<a href="#" data-section="rag-sec-{i}">{esc(section.heading)}</a></li>'
@@ -271,7 +271,8 @@ def _section_tree(document: Document, current) -> str:
     return f'<nav class="rag-toc" aria-label="Sections"><ul>{items}</ul></nav>'
 
 
-def _block_html(text: str, start: int, end: int, heading, spans) -> str:
+def _block_html(text: str, start: int, end: int, heading: tuple[int, Section] | None,
+                spans: Sequence[tuple[int, int]]) -> str:
     if heading is None:
         return f"<p>{highlight(text, start, end, spans)}</p>"
     number, section = heading
@@ -314,7 +315,7 @@ def conversation_markdown(answers: Sequence[Answer], exported: str) -> str:
     lines = ["# Conversation", "", f"Exported {exported}.", ""]
     for number, answer in enumerate(answers, start=1):
         lines += [f"## {number}. {_md(answer.question)}", "", _md(answer.text), ""]
-        lines += [f"> Note: {_md(notice)}" for notice in answer.notices]
+        lines += [f"> Note: {_md(notice)}" for notice in answer.notices] + ([""] if answer.notices else [])
         lines += _markdown_sources(answer)
     return "\n".join(lines).rstrip() + "\n"
 

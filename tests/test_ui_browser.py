@@ -1,0 +1,261 @@
+"""The real app in a real browser: Debian's Chromium driven by Playwright.
+
+Each app is served in-process by `ui.app.serve` on a free port with the extractive
+backend, over the session's seed index (see conftest). Screenshots land in
+tests/artifacts/.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from conftest import SEEDS
+from rag.answer import Answerer
+from rag.index import update_index
+from rag.llm.base import BackendError
+from rag.llm.registry import register, unregister
+from rag.settings import Settings
+from ui.app import EXAMPLES, serve
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+ANSWER_TIMEOUT_MS = 90_000
+HOSTILE_QUESTION = "How did Bodø change its snow clearing budget?"
+HOSTILE_TITLE = "Snow clearing in Bodø <img src=x onerror=alert(1)></script><script>alert(1)</script>"
+HOSTILE_TEXT = HOSTILE_TITLE + """
+
+Budget
+
+The municipality of Bodø doubled its snow clearing budget in 2023 <script>alert(1)</script> because the winter brought record snowfall.
+
+Snow clearing crews in Bodø now work night shifts <img src=x onerror=alert(1)> ${alert(1)} {{alert 1}} so that buses can keep running.
+"""
+
+EXTRA_TEXT = """Ferries in Lofoten
+
+The ferry from Bodø to Moskenes leaves at seven in the morning every weekday during the winter season.
+"""
+UNCITED = "Everyone agrees with this without any source at all."
+
+pytestmark = pytest.mark.slow
+
+
+class ScriptedBackend:
+    """Answers with one cited and one uncited sentence (a model that forgot a citation)."""
+
+    name = "scripted"
+    context_window = 8192
+
+    def stream(self, prompt, max_tokens, timeout):
+        yield "The police say they lack time and resources [1]. "
+        yield UNCITED
+
+
+class FailingBackend:
+    """A backend that is down: the answer falls back to the extractive one, with a notice."""
+
+    name = "failing"
+    context_window = 8192
+
+    def stream(self, prompt, max_tokens, timeout):
+        raise BackendError("scripted outage")
+        yield  # a generator, like every backend
+
+
+@pytest.fixture(scope="module")
+def scripted_backends():
+    """The two scripted backends, registered the way any third-party backend is."""
+    register("scripted", lambda context: ScriptedBackend())
+    register("failing", lambda context: FailingBackend())
+    yield
+    unregister("scripted")
+    unregister("failing")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium (Playwright's own browser download does not work here)."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def seed_settings(seed_index):
+    """Settings for the seeds over the session's already built seed index."""
+    return Settings.load(corpus_dir=SEEDS, index_dir=seed_index.folder.parent, backend="extractive")
+
+
+@pytest.fixture(scope="module")
+def seed_app(seed_settings, scripted_backends):
+    """URL of the app serving the seeds (the scripted backends are in its backend list)."""
+    app = serve(seed_settings, port=0, backend="extractive", block=False)
+    yield app.local_url
+    app.close()
+
+
+@pytest.fixture(scope="module")
+def hostile_app(seed_index, embedder, tmp_path_factory):
+    """(URL, corpus folder) of the app serving the seeds plus a document full of markup.
+
+    The seed index is copied and updated, so only the new document is embedded."""
+    root = tmp_path_factory.mktemp("hostile")
+    shutil.copytree(SEEDS, root / "corpus")
+    (root / "corpus" / "zz_hostile.txt").write_text(HOSTILE_TEXT, encoding="utf-8")
+    shutil.copytree(seed_index.folder.parent, root / "index", symlinks=True)
+    settings = Settings.load(corpus_dir=root / "corpus", index_dir=root / "index")
+    report = update_index(settings, embedder, progress=lambda message: None)
+    assert report.added == ["zz_hostile"]
+    app = serve(settings, port=0, backend="extractive", block=False)
+    yield app.local_url, root / "corpus"
+    app.close()
+
+
+def open_page(browser: Browser, url: str, dialogs: list[str]) -> Page:
+    """A fresh page on the app that records (and dismisses) any dialog."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(url)
+    return page
+
+
+def choose_backend(page: Page, name: str) -> None:
+    """Pick a backend in the (collapsed) answer settings."""
+    if not page.locator("#rag-backend").is_visible():
+        page.get_by_text("Answer settings").click()
+    page.locator("#rag-backend input").click()
+    page.get_by_role("option", name=name, exact=True).click()
+    expect(page.locator("#rag-backend input")).to_have_value(name)
+
+
+def ask(page: Page, question: str, answers_before: int = 0) -> None:
+    """Type a question, send it, and wait until its answer has finished streaming."""
+    box = page.locator("#rag-question textarea")
+    box.fill(question)
+    box.press("Enter")
+    wait_for_answer(page, answers_before + 1)
+
+
+def wait_for_answer(page: Page, answers: int) -> None:
+    """Wait until the chat holds `answers` finished answers (no streaming cursor left)."""
+    expect(page.locator("#rag-chat [data-testid=bot]")).to_have_count(answers, timeout=ANSWER_TIMEOUT_MS)
+    expect(page.locator("#rag-chat .rag-typing")).to_have_count(0, timeout=ANSWER_TIMEOUT_MS)
+
+
+def normalised(texts: list[str]) -> list[str]:
+    """Texts with whitespace collapsed, sorted (the browser reflows line breaks)."""
+    return sorted(" ".join(text.split()) for text in texts)
+
+
+def test_example_question_cites_sources_and_opens_the_quote_in_its_document(browser, seed_app, seed_settings,
+                                                                            seed_index, embedder):
+    dialogs: list[str] = []
+    page = open_page(browser, seed_app, dialogs)
+    page.get_by_text(EXAMPLES[0], exact=True).click()
+    expect(page.locator("#rag-question textarea")).to_have_value(EXAMPLES[0])
+    page.locator("#rag-question textarea").press("Enter")
+    wait_for_answer(page, 1)
+
+    crumbs = page.locator("#rag-sources .rag-card .rag-crumbs").all_inner_texts()
+    headings = [heading.strip() for crumb in crumbs for heading in crumb.split("›")]
+    assert any(heading.startswith("Politi") for heading in headings), crumbs
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "answer.png"), full_page=True)
+
+    link = page.locator("#rag-chat a.rag-cite").first
+    number = int(link.inner_text().strip("[]"))
+    link.click()
+    expected = Answerer(seed_settings, seed_index, embedder).ask(EXAMPLES[0])
+    quotes = [c.quote for c in expected.citations if c.n == number]
+    marks = page.locator("#rag-document mark")
+    expect(marks.first).to_be_in_viewport()
+    assert normalised(marks.all_inner_texts()) == normalised(quotes)
+    title = next(c.title for c in expected.citations if c.n == number)
+    expect(page.locator("#rag-document header .rag-title")).to_have_text(title)
+    expect(page.locator("#rag-sources .rag-card.rag-active .rag-badge")).to_have_text(f"[{number}]")
+    page.screenshot(path=str(ARTIFACTS / "document.png"))
+    assert dialogs == []
+
+
+def test_follow_up_export_and_new_conversation(browser, seed_app):
+    page = open_page(browser, seed_app, [])
+    ask(page, EXAMPLES[0])
+    ask(page, "And the health personnel?", answers_before=1)
+    crumbs = " ".join(page.locator("#rag-sources .rag-crumbs").all_inner_texts())
+    assert "Helsepersonell" in crumbs
+
+    with page.expect_download() as download:
+        page.locator("#rag-export").click()
+    exported = Path(download.value.path()).read_text(encoding="utf-8")
+    assert "## 1. What did the police say about lack of resources?" in exported
+    assert "## 2. And the health personnel?" in exported
+    quote = page.locator("#rag-sources mark").first.inner_text()
+    assert " ".join(quote.split()) in " ".join(exported.split())
+
+    page.locator("#rag-new").click()
+    expect(page.locator("#rag-chat [data-testid=bot]")).to_have_count(0)
+    expect(page.locator("#rag-sources .rag-card")).to_have_count(0)
+
+
+def test_markup_in_a_document_stays_text(browser, hostile_app):
+    dialogs: list[str] = []
+    page = open_page(browser, hostile_app[0], dialogs)
+    ask(page, HOSTILE_QUESTION)
+    expect(page.locator("#rag-chat [data-testid=bot]").first).to_contain_text("<script>alert(1)</script>")
+    expect(page.locator("#rag-sources .rag-title").first).to_have_text(HOSTILE_TITLE)
+
+    page.locator("#rag-chat a.rag-cite").first.click()
+    expect(page.locator("#rag-document mark").first).to_contain_text("<script>alert(1)</script>")
+    expect(page.locator("#rag-document")).to_contain_text("${alert(1)} {{alert 1}}")
+    page.get_by_role("tab", name="Corpus").click()
+    expect(page.locator("#rag-corpus")).to_contain_text(HOSTILE_TITLE)
+    page.wait_for_timeout(1000)  # time for any injected handler to fire
+
+    assert dialogs == []
+    assert page.evaluate("document.querySelectorAll('img[src=\"x\"], [onerror]').length") == 0
+    # The page's own scripts hold the config as JSON (with `<` escaped), so look for the
+    # document's script as an element: anywhere with its text, or anywhere in the app's panels.
+    assert page.evaluate("Array.from(document.scripts).filter(s => s.textContent.trim() === 'alert(1)').length") == 0
+    panels = "#rag-chat script, #rag-sources script, #rag-document script, #rag-corpus script"
+    assert page.evaluate(f"document.querySelectorAll('{panels}').length") == 0
+
+
+def test_uncited_sentences_and_fallback_notices_are_visible(browser, seed_app):
+    page = open_page(browser, seed_app, [])
+    choose_backend(page, "scripted")
+    ask(page, EXAMPLES[0])
+    answer = page.locator("#rag-chat [data-testid=bot]").last
+    expect(answer.locator(".rag-uncited")).to_have_text(UNCITED)
+    expect(answer.locator(".rag-uncited-flag")).to_be_visible()
+    expect(answer.locator("a.rag-cite")).to_have_text(["[1]"])
+
+    choose_backend(page, "failing")
+    ask(page, EXAMPLES[0], answers_before=1)
+    answer = page.locator("#rag-chat [data-testid=bot]").last
+    expect(answer.locator(".rag-notice")).to_contain_text("The failing backend failed (scripted outage)")
+    expect(answer.locator("a.rag-cite").first).to_be_visible()  # the extractive answer that replaced it
+
+
+def test_reindex_shows_progress_and_answers_from_the_new_document(browser, hostile_app):
+    url, corpus = hostile_app
+    (corpus / "zz_extra.txt").write_text(EXTRA_TEXT, encoding="utf-8")
+    page = open_page(browser, url, [])
+    page.get_by_role("tab", name="Corpus").click()
+    expect(page.locator("#rag-corpus")).to_contain_text("needs re-indexing (1 added)")
+    page.locator("#rag-reindex").click()
+    log = page.locator("#rag-reindex-log textarea")
+    expect(log).to_have_value(re.compile(r"embedding 1 chunks.*Index updated in .*1 added", re.DOTALL),
+                              timeout=ANSWER_TIMEOUT_MS)
+    expect(page.locator("#rag-corpus")).to_contain_text("Ferries in Lofoten")
+    expect(page.locator("#rag-corpus")).to_contain_text("up to date")
+
+    page.get_by_role("tab", name="Chat").click()
+    ask(page, "When does the ferry from Bodø to Moskenes leave?")
+    expect(page.locator("#rag-sources .rag-title").first).to_have_text("Ferries in Lofoten")
