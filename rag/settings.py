@@ -40,6 +40,18 @@ class Settings:
     # "flat" (exact), "hnsw" (approximate) or "auto" (hnsw past hnsw_threshold vectors).
     vector_index: str = "auto"
     hnsw_threshold: int = 200_000
+    # Where vectors live: "faiss" (in the index folder) or "milvus" (a Milvus collection per index version).
+    vector_store: str = "faiss"
+    # Milvus: a path ending in .db runs Milvus Lite in-process ("" = <index_dir>/milvus.db);
+    # http://host:19530 is a Milvus server or cluster.
+    milvus_uri: str = ""
+    milvus_collection: str = "rag_chunks"
+    # "" follows vector_index (FLAT exact, HNSW approximate); or HNSW, IVF_FLAT, ... as Milvus names them.
+    milvus_index_type: str = ""
+    # JSON objects; "" uses rag.store.milvus defaults (HNSW M=16, efConstruction=100, ef=128).
+    milvus_index_params: str = ""
+    milvus_search_params: str = ""
+    milvus_timeout: float = 10.0
     # Answering: backend name from the `rag.backends` registry, and its knobs.
     backend: str = "extractive"
     # Abstain when the best hit's cosine (chunk or sentence window) is below the first,

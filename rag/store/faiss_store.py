@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Sequence
 
 import faiss
 import numpy as np
+
+from rag.store import STORE_FILE, Filters, Label
 
 KINDS = ("flat", "hnsw")
 HNSW_NEIGHBOURS = 32
@@ -21,6 +24,9 @@ HNSW_EF_SEARCH = 128
 class FaissStore:
     """A `VectorStore` over FAISS."""
 
+    # The vectors are in this process: scoring the allowed ones exactly is as cheap as asking FAISS.
+    filters_in_engine = False
+
     def __init__(self, dim: int, kind: str = "flat"):
         if kind not in KINDS:
             raise ValueError(f"unknown FAISS index kind {kind!r}; use one of {', '.join(KINDS)}")
@@ -28,13 +34,16 @@ class FaissStore:
         self.kind = kind
         self.ids = np.zeros(0, dtype=np.int64)
         self.vectors = np.zeros((0, dim), dtype=np.float32)
+        # Labels in id order: document id and section path of each vector (for filters).
+        self.doc_ids = np.zeros(0, dtype=object)
+        self.section_paths = np.zeros(0, dtype=object)
         self._index: faiss.Index | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
 
-    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
-        """Add (or replace) vectors under ids."""
+    def add(self, ids: np.ndarray, vectors: np.ndarray, labels: Sequence[Label] | None = None) -> None:
+        """Add (or replace) vectors under ids, labelled for filters (unlabelled: no document, no path)."""
         ids = np.asarray(ids, dtype=np.int64)
         vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(ids), self.dim)
         if len(np.unique(ids)) != len(ids):
@@ -42,6 +51,9 @@ class FaissStore:
         self.remove(ids)
         self.ids = np.concatenate([self.ids, ids])
         self.vectors = np.concatenate([self.vectors, vectors])
+        doc_ids, section_paths = _label_arrays(labels, len(ids))
+        self.doc_ids = np.concatenate([self.doc_ids, doc_ids])
+        self.section_paths = np.concatenate([self.section_paths, section_paths])
         if self._index is not None:
             self._index.add_with_ids(vectors, ids)
 
@@ -51,17 +63,32 @@ class FaissStore:
         if keep.all():
             return
         self.ids, self.vectors = self.ids[keep], self.vectors[keep]
+        self.doc_ids, self.section_paths = self.doc_ids[keep], self.section_paths[keep]
         if self.kind == "flat" and self._index is not None:
             self._index.remove_ids(np.asarray(ids, dtype=np.int64))
         else:
             self._index = None
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k (scores, ids) per query row."""
+    def search(self, queries: np.ndarray, k: int, filters: Filters | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (scores, ids) per query row, among the vectors that pass `filters`."""
         queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
-        if not len(self):
+        allowed = self.ids[self._mask(filters)] if filters else self.ids
+        if not len(allowed):
             return np.zeros((len(queries), k), np.float32), -np.ones((len(queries), k), np.int64)
-        return self.index.search(queries, min(k, len(self)))
+        if not filters:
+            return self.index.search(queries, min(k, len(self)))
+        return self.index.search(queries, min(k, len(allowed)), params=self._selecting(allowed))
+
+    def _mask(self, filters: Filters) -> np.ndarray:
+        """Which stored vectors pass `filters`."""
+        return np.fromiter((filters.allows_label(label) for label in zip(self.doc_ids, self.section_paths)),
+                           dtype=bool, count=len(self))
+
+    def _selecting(self, allowed: np.ndarray) -> faiss.SearchParameters:
+        selector = faiss.IDSelectorBatch(allowed)
+        if self.kind == "hnsw":
+            return faiss.SearchParametersHNSW(sel=selector, efSearch=HNSW_EF_SEARCH)
+        return faiss.SearchParameters(sel=selector)
 
     def vectors_for(self, ids: np.ndarray) -> np.ndarray:
         """Stored vectors for ids (KeyError for an unknown id)."""
@@ -80,6 +107,10 @@ class FaissStore:
                 self._index.add_with_ids(self.vectors, self.ids)
         return self._index
 
+    def describe(self) -> dict:
+        """Backend and kind, for the manifest."""
+        return {"backend": "faiss", "kind": self.kind}
+
     def _new_index(self) -> faiss.Index:
         if self.kind == "hnsw":
             inner = faiss.IndexHNSWFlat(self.dim, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
@@ -89,11 +120,14 @@ class FaissStore:
         return faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
 
     def save(self, folder: Path) -> None:
-        """ids.npy, vectors.npy, store.json, and the HNSW graph (costly to rebuild)."""
+        """ids.npy, vectors.npy, labels.json, store.json, and the HNSW graph (costly to rebuild)."""
         folder = Path(folder)
         np.save(folder / "ids.npy", self.ids)
         np.save(folder / "vectors.npy", self.vectors)
-        (folder / "store.json").write_text(json.dumps({"kind": self.kind, "dim": self.dim, "count": len(self)}))
+        labels = [[doc_id, list(path)] for doc_id, path in zip(self.doc_ids, self.section_paths)]
+        (folder / "labels.json").write_text(json.dumps(labels, ensure_ascii=False), encoding="utf-8")
+        info = {"backend": "faiss", "kind": self.kind, "dim": self.dim, "count": len(self)}
+        (folder / STORE_FILE).write_text(json.dumps(info))
         if self.kind == "hnsw":
             faiss.write_index(self.index, str(folder / "hnsw.faiss"))
 
@@ -101,12 +135,32 @@ class FaissStore:
     def load(cls, folder: Path) -> "FaissStore":
         """Read a saved store; raises ValueError if its files disagree."""
         folder = Path(folder)
-        info = json.loads((folder / "store.json").read_text())
+        info = json.loads((folder / STORE_FILE).read_text())
         store = cls(int(info["dim"]), info["kind"])
         store.ids = np.load(folder / "ids.npy")
         store.vectors = np.load(folder / "vectors.npy")
         if len(store.ids) != info["count"] or store.vectors.shape != (info["count"], store.dim):
             raise ValueError(f"{folder}: vector files disagree with store.json")
+        store.doc_ids, store.section_paths = _label_arrays(_read_labels(folder), len(store.ids))
         if store.kind == "hnsw" and (folder / "hnsw.faiss").is_file():
             store._index = faiss.read_index(str(folder / "hnsw.faiss"))
         return store
+
+
+def _label_arrays(labels: Sequence[Label] | None, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Object arrays of document ids and section paths (empty labels when none are given)."""
+    labels = list(labels) if labels is not None else [("", ())] * count
+    if len(labels) != count:
+        raise ValueError(f"{len(labels)} labels for {count} vectors")
+    doc_ids, section_paths = np.empty(count, dtype=object), np.empty(count, dtype=object)
+    for position, (doc_id, section_path) in enumerate(labels):
+        doc_ids[position], section_paths[position] = doc_id, tuple(section_path)
+    return doc_ids, section_paths
+
+
+def _read_labels(folder: Path) -> list[Label] | None:
+    """labels.json if present (stores saved before labels existed have none)."""
+    labels_file = folder / "labels.json"
+    if not labels_file.is_file():
+        return None
+    return [(doc_id, tuple(section_path)) for doc_id, section_path in json.loads(labels_file.read_text(encoding="utf-8"))]
