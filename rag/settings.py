@@ -59,6 +59,9 @@ class Settings:
     # calibrated on the seeds suite and its unanswerable questions (see rag.answerability).
     abstain_similarity: float = 0.785
     abstain_similarity_unknown_name: float = 0.83
+    # Briefing perspectives named explicitly, "Label=heading or document title; ..." (see
+    # rag.briefing_groups); empty: found from the corpus structure.
+    briefing_groups: str = ""
     llm_timeout: float = 60.0
     llm_max_retries: int = 3
     llm_max_answer_tokens: int = 512
