@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from docx import Document as WordDocument
 from docx.shared import Pt
 
-from rag.briefing import Briefing, Point
 from rag.types import Citation
+
+if TYPE_CHECKING:  # only for hints: the CLI reads FORMATS without loading the pipeline
+    from rag.briefing import Briefing, Point
 
 FORMATS = ("md", "docx")
 LABELS = {
@@ -122,12 +125,12 @@ def to_docx(note: Briefing) -> bytes:
     return _saved(document)
 
 
-def write(note: Briefing, path: Path, format: str | None = None) -> Path:
-    """Write the note to `path` as `format` (default: from the file's suffix, else Markdown)."""
-    format = format or (path.suffix.lstrip(".").lower() if path.suffix.lower() in (".md", ".docx") else "md")
-    if format not in FORMATS:
-        raise ValueError(f"unknown briefing format {format!r}; use one of {', '.join(FORMATS)}")
-    if format == "docx":
+def write(note: Briefing, path: Path, file_format: str | None = None) -> Path:
+    """Write the note to `path` as `file_format` (default: from the file's suffix, else Markdown)."""
+    file_format = file_format or ("docx" if path.suffix.lower() == ".docx" else "md")
+    if file_format not in FORMATS:
+        raise ValueError(f"unknown briefing format {file_format!r}; use one of {', '.join(FORMATS)}")
+    if file_format == "docx":
         path.write_bytes(to_docx(note))
     else:
         path.write_text(to_markdown(note), encoding="utf-8")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rag.chunking import ChunkingConfig, chunk_document
 from rag.cli_ask import add_ask_command
+from rag.cli_brief import add_brief_command
 from rag.cli_search import add_search_commands
 from rag.index_files import IndexCorrupt, IndexMissing
 from rag.ingest import CorpusLoad, IngestError, load_corpus
@@ -41,6 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     _index_parser(commands)
     add_search_commands(commands, settings_from, _print_json)
     add_ask_command(commands, settings_from, _print_json)
+    add_brief_command(commands, settings_from)
     _serve_parser(commands)
     return parser
 

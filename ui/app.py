@@ -26,6 +26,7 @@ from rag.llm.base import BackendError
 from rag.llm.registry import backend_names
 from rag.settings import Settings, SettingsError
 from ui.assets import CSS, DOCUMENT_JS, SOURCES_JS
+from ui.briefing_tab import briefing_tab
 from ui.conversation import MAX_CONVERSATIONS, Conversation, ConversationStore
 from ui.engine import AskOptions, Engine
 from ui.render import (
@@ -93,6 +94,7 @@ def build_app(settings: Settings, answerer: Answerer | None = None) -> gr.Blocks
                 chat = _chat_tab(engine)
             with gr.Tab("Corpus", id="corpus") as corpus_tab:
                 corpus = _corpus_tab(engine, corpus_tab)
+            briefing_tab(engine, ANSWER_QUEUE)
         _wire_chat(engine, chat, conversation, export_dir)
         _wire_sources(chat, conversation)
         _wire_corpus(engine, corpus, chat.doc_filter)

@@ -1,0 +1,60 @@
+"""The Briefing tab: a cited briefing note on a topic, by perspective, previewed and downloadable."""
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+
+import gradio as gr
+
+from rag.briefing import BriefingWriter
+from rag.briefing_export import to_markdown, write
+from rag.llm.base import BackendError
+from rag.llm.registry import backend_names
+from ui.engine import Engine
+
+FORMAT_CHOICES = [("Markdown (.md)", "md"), ("Word (.docx)", "docx")]
+EXAMPLE_TOPICS = ["time pressure and lack of resources", "measures against stigma", "tillit til politiet"]
+PLACEHOLDER = "*Write a topic and press **Write briefing**: each group's view, with quotes and sources.*"
+
+
+def briefing_tab(engine: Engine, concurrency_id: str) -> None:
+    """Add the Briefing tab (inside the app's `gr.Tabs`); briefings queue with answers on `concurrency_id`."""
+    export_dir = Path(tempfile.mkdtemp(prefix="rag-briefing-"))
+    with gr.Tab("Briefing", id="briefing"):
+        with gr.Row():
+            topic = gr.Textbox(label="Topic", placeholder="What should the briefing cover?", scale=4,
+                               elem_id="rag-brief-topic")
+            file_format = gr.Radio(FORMAT_CHOICES, value="md", label="Download as", elem_id="rag-brief-format")
+            backend = gr.Dropdown(sorted(set(backend_names()) | {engine.default_backend}),
+                                  value=engine.default_backend, label="Backend", elem_id="rag-brief-backend")
+        gr.Examples(EXAMPLE_TOPICS, inputs=topic, label="Example topics")
+        run = gr.Button("Write briefing", variant="primary", elem_id="rag-brief-run")
+        preview = gr.Markdown(PLACEHOLDER, elem_id="rag-brief-preview")
+        download = gr.File(label="Briefing file", interactive=False, elem_id="rag-brief-file")
+
+    def respond(topic_text: str, chosen_format: str, chosen_backend: str):
+        return write_briefing(engine, topic_text, chosen_format, chosen_backend, export_dir)
+
+    gr.on([topic.submit, run.click], respond, inputs=[topic, file_format, backend], outputs=[preview, download],
+          api_visibility="private", concurrency_id=concurrency_id, concurrency_limit=1)
+
+
+def write_briefing(engine: Engine, topic: str, file_format: str, backend: str | None,
+                   export_dir: Path) -> tuple[str, str]:
+    """The note's Markdown preview and the path of its file; gr.Error says what to fix."""
+    topic = (topic or "").strip()
+    if not topic:
+        raise gr.Error("Type a topic first, e.g. \"lack of resources\".")
+    try:
+        note = BriefingWriter(engine.answerer(backend)).write(topic)
+    except (ValueError, BackendError) as error:
+        raise gr.Error(f"No briefing: {error}")
+    # One folder per briefing, so that two people's downloads never overwrite each other.
+    folder = Path(tempfile.mkdtemp(dir=export_dir))
+    path = write(note, folder / f"briefing-{_slug(topic)}.{file_format}", file_format)
+    return to_markdown(note), str(path)
+
+
+def _slug(topic: str) -> str:
+    return re.sub(r"[^\w]+", "-", topic.lower()).strip("-")[:60] or "note"
