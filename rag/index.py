@@ -18,13 +18,13 @@ import numpy as np
 from rag.chunking import ChunkingConfig, chunk_document
 from rag.embeddings import Embedder
 from rag.index_files import (
-    MANIFEST, IndexCorrupt, IndexMissing, current_version, new_version_folder, publish,
+    MANIFEST, IndexCorrupt, IndexMissing, current_version, new_version_folder, publish, published_name,
     read_chunks, read_documents, write_chunks, write_documents, write_json, writer_lock,
 )
 from rag.ingest import load_corpus
 from rag.lexical import LexicalIndex
 from rag.settings import Settings
-from rag.store import VectorStore, load_store, make_store
+from rag.store import VectorStore, load_store, store_for_settings
 from rag.types import Chunk, Document
 from rag.windows import WindowTable, window_spans, window_texts
 
@@ -242,8 +242,9 @@ def _write(settings, embedder, documents, embedded: _Embedded, previous) -> None
     building = new_version_folder(settings.index_dir)
     write_documents(building, documents)
     write_chunks(building, chunks)
-    store = make_store(settings.vector_index, embedded.vectors.shape[1], len(chunks), settings.hnsw_threshold)
-    store.add(np.array([vector_id(c.id) for c in chunks], dtype=np.int64), embedded.vectors)
+    store = store_for_settings(settings, embedded.vectors.shape[1], len(chunks), published_name(building))
+    labels = [(c.doc_id, c.section_path) for c in chunks]
+    store.add(np.array([vector_id(c.id) for c in chunks], dtype=np.int64), embedded.vectors, labels)
     (building / "vectors").mkdir()
     store.save(building / "vectors")
     embedded.windows.save(building)
@@ -265,7 +266,7 @@ def _manifest(settings, embedder, documents, chunks, store, previous) -> dict:
         "embedding": {"model": settings.embedding_model, "model_id": embedder.model_id,
                       "dim": embedder.dim, "max_seq_length": embedder.max_seq_length},
         "chunking": _chunking_manifest(settings),
-        "store": {"kind": store.kind},
+        "store": store.describe(),
         "counts": {"documents": len(documents), "chunks": len(chunks)},
         "documents": per_document,
     }

@@ -21,6 +21,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from rag.store import release_store
 from rag.types import Chunk, Document
 
 CURRENT = "current"
@@ -66,10 +67,15 @@ def new_version_folder(index_dir: Path) -> Path:
     return folder
 
 
+def published_name(building: Path) -> str:
+    """The name a version being written in `building` is published under."""
+    return building.name.replace(".building-", "v-")
+
+
 def publish(index_dir: Path, building: Path) -> Path:
     """Make a fully written version current, atomically, and prune old ones."""
     _fsync_tree(building)
-    version = Path(index_dir) / building.name.replace(".building-", "v-")
+    version = Path(index_dir) / published_name(building)
     os.rename(building, version)
     temporary_link = Path(index_dir) / f".current-{os.getpid()}"
     if temporary_link.is_symlink():
@@ -90,7 +96,7 @@ def _prune(index_dir: Path, keep: Path) -> None:
     for path in stale:
         if path.is_symlink():
             path.unlink(missing_ok=True)
-        else:
+        elif release_store(path / "vectors"):  # a Milvus collection goes with its version
             shutil.rmtree(path, ignore_errors=True)
 
 

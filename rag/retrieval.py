@@ -13,30 +13,16 @@ import numpy as np
 
 from rag.embeddings import Embedder
 from rag.index import Index
+from rag.store import Filters
 from rag.types import Chunk
+
+__all__ = ["Filters", "Hit", "METHODS", "RetrievalConfig", "Retriever", "SearchResult"]
 
 RRF_K = 60
 # dense: chunk vectors; windows: chunk + sentence-window vectors; hybrid: windows fused with BM25.
 METHODS = ("hybrid", "dense", "windows", "lexical")
 # Two hits whose texts overlap by more than this share of the shorter one are duplicates.
 DUPLICATE_OVERLAP = 0.5
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Restrict search to documents and/or a section-path prefix."""
-
-    doc_ids: frozenset[str] = frozenset()
-    section_prefix: tuple[str, ...] = ()
-
-    def allows(self, chunk: Chunk) -> bool:
-        """True if the chunk passes both filters."""
-        if self.doc_ids and chunk.doc_id not in self.doc_ids:
-            return False
-        return chunk.section_path[: len(self.section_prefix)] == self.section_prefix
-
-    def __bool__(self) -> bool:
-        return bool(self.doc_ids or self.section_prefix)
 
 
 @dataclass(frozen=True)
@@ -94,7 +80,7 @@ class Retriever:
             vector = _timed(timings, "embed", lambda: self.embedder.encode_queries([query])[0])
         rankings = {}
         if self.config.method != "lexical":
-            rankings["dense"] = _timed(timings, "dense", lambda: self._dense(vector, allowed))
+            rankings["dense"] = _timed(timings, "dense", lambda: self._dense(vector, allowed, filters))
         if self.config.method in ("hybrid", "lexical"):
             rankings["lexical"] = _timed(timings, "lexical", lambda: self._lexical(query, allowed))
         hits = _timed(timings, "fuse", lambda: self._fuse(rankings, k, vector))
@@ -110,24 +96,25 @@ class Retriever:
             return None
         return np.array([filters.allows(c) for c in self.index.chunks], dtype=bool)
 
-    def _dense(self, vector: np.ndarray, allowed: np.ndarray | None) -> list[int]:
+    def _dense(self, vector: np.ndarray, allowed: np.ndarray | None, filters: Filters) -> list[int]:
         """Chunk rows by cosine similarity of the chunk (plus its best sentence window)."""
-        rows = self._dense_candidates(vector, allowed)
+        rows = self._dense_candidates(vector, allowed, filters)
         scores = self.index.vectors[rows] @ vector
         if self._uses_windows:
             scores = scores + self.index.windows.best(vector, rows)
         order = np.argsort(-scores, kind="stable")[: self.config.candidates]
         return rows[order], scores[order]
 
-    def _dense_candidates(self, vector: np.ndarray, allowed: np.ndarray | None) -> np.ndarray:
+    def _dense_candidates(self, vector: np.ndarray, allowed: np.ndarray | None, filters: Filters) -> np.ndarray:
         """Chunks near the query by their own vector or by one of their windows."""
-        if allowed is not None:
-            # Filtered: consider every allowed chunk, so a narrow filter never runs dry.
+        if allowed is not None and not self.index.store.filters_in_engine:
+            # Filtered, vectors in memory: consider every allowed chunk, so a narrow filter never runs dry.
             return np.flatnonzero(allowed)
-        _, ids = self.index.store.search(vector[None, :], self.config.candidates)
+        # Unfiltered, or the engine filters (its vectors live elsewhere): ask it for the nearest allowed chunks.
+        _, ids = self.index.store.search(vector[None, :], self.config.candidates, filters or None)
         rows = [self.index.row_of_vector[int(i)] for i in ids[0] if i >= 0]
         if self._uses_windows:
-            rows.extend(self.index.windows.top_chunks(vector, self.config.candidates))
+            rows.extend(self.index.windows.top_chunks(vector, self.config.candidates, allowed))
         return np.unique(np.array(rows, dtype=np.int64))
 
     def _lexical(self, query: str, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:

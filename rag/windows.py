@@ -41,10 +41,13 @@ class WindowTable:
         """Best window similarity for each of `chunk_rows`."""
         return np.array([float((self.vectors[self.of_chunk(r)] @ query).max(initial=-1.0)) for r in chunk_rows])
 
-    def top_chunks(self, query: np.ndarray, limit: int) -> np.ndarray:
-        """Rows of the chunks that own the `limit` most similar windows."""
+    def top_chunks(self, query: np.ndarray, limit: int, allowed_rows: np.ndarray | None = None) -> np.ndarray:
+        """Rows of the chunks that own the `limit` most similar windows (of allowed chunks, if given)."""
         scores = self.vectors @ query
+        if allowed_rows is not None:
+            scores = np.where(allowed_rows[self.rows], scores, -np.inf)
         top = np.argsort(-scores)[:limit]
+        top = top[np.isfinite(scores[top])]
         return np.unique(self.rows[top])
 
     def save(self, folder: Path) -> None:

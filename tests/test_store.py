@@ -1,10 +1,22 @@
-"""The FAISS vector store: add, replace, remove, search, save and load, flat and HNSW."""
+"""Vector stores: the same tests for FAISS (flat, HNSW) and Milvus Lite (flat, HNSW).
+
+add, replace, remove, search, filters in the engine, save then load (Milvus: reconnect,
+also from another process), and clear errors for unusable settings.
+"""
 from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from rag.store import load_store, make_store
+from rag.store import Filters, load_store, make_store, release_store
+from rag.store.milvus import MilvusConfig, MilvusStore, MilvusStoreError, connect, filter_expression
+
+STORES = ["faiss-flat", "faiss-hnsw", "milvus-flat", "milvus-hnsw"]
 
 
 def unit_vectors(count, dim=16, seed=0):
@@ -12,9 +24,27 @@ def unit_vectors(count, dim=16, seed=0):
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
-@pytest.mark.parametrize("kind", ["flat", "hnsw"])
-def test_add_search_remove_save_load(tmp_path, kind):
-    store = make_store(kind, 16)
+def labels_for(count):
+    """Document d0/d1/d2 by id modulo 3; section ("Politi", "Tiltak") for even positions, else ("Helse",)."""
+    return [(f"d{n % 3}", ("Politi", "Tiltak") if n % 2 == 0 else ("Helse",)) for n in range(count)]
+
+
+@pytest.fixture(params=STORES)
+def new_store(request, tmp_path):
+    """A factory of empty stores of one backend and kind (Milvus Lite in a file under tmp_path)."""
+    backend, kind = request.param.split("-")
+
+    def make(dim=16):
+        if backend == "faiss":
+            return make_store(kind, dim)
+        return MilvusStore.create(MilvusConfig(str(tmp_path / "milvus.db")), dim, kind, f"v-{kind}")
+
+    make.kind = kind
+    return make
+
+
+def test_add_search_remove_save_load(tmp_path, new_store):
+    store = new_store()
     vectors = unit_vectors(200)
     ids = np.arange(1000, 1200, dtype=np.int64)
     store.add(ids, vectors)
@@ -24,12 +54,38 @@ def test_add_search_remove_save_load(tmp_path, kind):
     _, found = store.search(vectors[:2], 1)
     assert not set(found[:, 0]) & {1000, 1001} and len(store) == 198
     store.add(ids[2:3], -vectors[2:3])  # replacing an id keeps one vector under it
-    assert len(store) == 198 and np.allclose(store.vectors_for(ids[2:3]), -vectors[2:3])
-    store.save(tmp_path)
-    loaded = load_store(tmp_path)
-    assert loaded.kind == kind and len(loaded) == 198
+    assert len(store) == 198 and np.allclose(store.vectors_for(ids[2:3]), -vectors[2:3], atol=1e-6)
+    (tmp_path / "saved").mkdir()
+    store.save(tmp_path / "saved")
+    loaded = load_store(tmp_path / "saved")
+    assert loaded.kind == new_store.kind and len(loaded) == 198
     _, again = loaded.search(vectors[10:11], 1)
     assert again[0, 0] == 1010
+
+
+def test_filters_run_in_the_store(new_store):
+    store = new_store()
+    vectors = unit_vectors(60, seed=1)
+    ids = np.arange(1, 61, dtype=np.int64)
+    labels = labels_for(60)
+    store.add(ids, vectors, labels)
+    cases = [Filters(doc_ids=frozenset({"d1"})), Filters(section_prefix=("Politi",)),
+             Filters(doc_ids=frozenset({"d0", "d2"}), section_prefix=("Politi", "Tiltak"))]
+    for filters in cases:
+        allowed = {int(i) for i, label in zip(ids, labels) if filters.allows_label(label)}
+        scores, found = store.search(vectors, 5, filters)
+        assert set(found.ravel().tolist()) <= allowed, filters
+        expected = [sorted(allowed, key=lambda i: -float(vectors[i - 1] @ q))[:5] for q in vectors]
+        assert sum(list(row) == want for row, want in zip(found.tolist(), expected)) >= 58, filters
+    _, none = store.search(vectors[:2], 3, Filters(section_prefix=("Politi", "Helse")))
+    assert (none == -1).all()
+
+
+def test_section_prefix_is_a_whole_heading_not_a_string_prefix(new_store):
+    store = new_store()
+    store.add(np.array([1, 2]), unit_vectors(2), [("d", ("Politi",)), ("d", ("Politiet",))])
+    _, found = store.search(unit_vectors(1, seed=3), 2, Filters(section_prefix=("Politi",)))
+    assert found[0].tolist() == [1, -1]
 
 
 def test_auto_kind_switches_to_hnsw_past_threshold():
@@ -46,3 +102,48 @@ def test_unknown_kind_and_mismatched_files_fail_clearly(tmp_path):
     np.save(tmp_path / "ids.npy", np.arange(2))
     with pytest.raises(ValueError, match="disagree"):
         load_store(tmp_path)
+
+
+def test_milvus_filter_expression_quotes_document_ids():
+    expression = filter_expression(Filters(doc_ids=frozenset({'a"b', "c\\d"}), section_prefix=("X",)))
+    assert expression.startswith('doc_id in ["a\\"b", "c\\\\d"] and array_contains(section_prefixes, ')
+    assert filter_expression(Filters()) == ""
+
+
+def test_milvus_store_reconnects_from_another_process(tmp_path):
+    """A collection written and saved by one process is found by the next one (Milvus Lite on disk)."""
+    writer = textwrap.dedent(f"""
+        import numpy as np
+        from pathlib import Path
+        from rag.store.milvus import MilvusConfig, MilvusStore
+        vectors = np.random.default_rng(0).normal(size=(30, 16)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        store = MilvusStore.create(MilvusConfig({str(tmp_path / 'milvus.db')!r}), 16, "hnsw", "v-1")
+        store.add(np.arange(1, 31), vectors, [("d", ("A",))] * 30)
+        store.save(Path({str(tmp_path)!r}))
+    """)
+    subprocess.run([sys.executable, "-c", writer], check=True, timeout=120)
+    loaded = load_store(tmp_path)
+    vectors = unit_vectors(30, seed=0)
+    assert len(loaded) == 30 and loaded.describe()["collection"] == "rag_chunks_v_1"
+    _, found = loaded.search(vectors[4:5], 1, Filters(doc_ids=frozenset({"d"})))
+    assert found[0, 0] == 5
+    assert release_store(tmp_path) and not loaded.client.has_collection("rag_chunks_v_1")
+    with pytest.raises(ValueError, match="collection rag_chunks_v_1 is missing"):
+        load_store(tmp_path)
+
+
+def test_milvus_bad_uri_names_the_setting():
+    with pytest.raises(MilvusStoreError, match=r"milvus_uri='index/vectors.txt'.*\.db.*http://host:19530"):
+        connect("index/vectors.txt", 1.0)
+
+
+def test_milvus_unreachable_server_says_what_to_do():
+    with pytest.raises(MilvusStoreError, match=r"cannot reach Milvus at http://127.0.0.1:9 .*RAG_MILVUS_URI"):
+        connect("http://127.0.0.1:9", 1.0)
+
+
+def test_milvus_bad_index_params_name_the_setting(tmp_path):
+    config = MilvusConfig(str(tmp_path / "milvus.db"), build_params="{M: 16}")
+    with pytest.raises(MilvusStoreError, match="milvus_index_params"):
+        MilvusStore.create(config, 8, "hnsw", "v-x")

@@ -1,0 +1,163 @@
+"""The scaling benchmark's data and measurements (`scripts/bench_scale.py`, `make bench-scale`).
+
+Corpus vectors: real e5 embeddings of the NorQuAD corpus (every chunk and every two-sentence
+window of it, as the index embeds them), padded for larger sizes with synthetic vectors drawn
+from a Gaussian with the real vectors' mean and covariance, then normalised. Queries: real e5
+embeddings of NorQuAD test questions. Everything is cached under `<cache_dir>/bench-scale`.
+"""
+from __future__ import annotations
+
+import os
+import resource
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+from rag.chunking import chunk_document
+from rag.embeddings import Embedder
+from rag.settings import Settings
+from rag.store import VectorStore
+from rag.suites import load_suite
+from rag.windows import window_spans, window_texts
+
+ENGINES = ("faiss-flat", "faiss-hnsw", "milvus-lite-hnsw")
+K = 10
+QUERIES = 200
+SYNTHETIC_SEED = 20261
+
+
+def cache_folder(settings: Settings) -> Path:
+    """Where embeddings, ground truth and Milvus Lite files of the benchmark are kept."""
+    folder = Path(settings.cache_dir) / "bench-scale"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def real_vectors(settings: Settings) -> tuple[np.ndarray, np.ndarray]:
+    """(passages, queries): e5 vectors of NorQuAD chunks + windows, and of its test questions (cached)."""
+    path = cache_folder(settings) / "norquad-e5.npz"
+    if path.is_file():
+        with np.load(path) as data:
+            return data["passages"], data["queries"]
+    suite = load_suite("norquad")
+    chunks = [c for d in suite.documents for c in chunk_document(d)]
+    rows, spans = window_spans(chunks)
+    texts = [c.embedding_text() for c in chunks] + window_texts(chunks, rows, spans)
+    embedder = Embedder(settings)
+    passages = embedder.encode_passages(texts, progress=True)
+    queries = embedder.encode_queries([q.text for q in suite.queries[:QUERIES]])
+    np.savez(path, passages=passages, queries=queries)
+    return passages, queries
+
+
+def corpus(real: np.ndarray, size: int) -> tuple[np.ndarray, int]:
+    """`size` unit vectors: the real ones first, then synthetic ones like them; and how many are real."""
+    if size <= len(real):
+        return real[:size].copy(), size
+    mean = real.mean(axis=0)
+    # Eigen-decomposition rather than Cholesky: the covariance of 384-d e5 vectors is near-singular.
+    values, basis = np.linalg.eigh(np.cov(real, rowvar=False))
+    transform = basis * np.sqrt(np.clip(values, 0, None))
+    random = np.random.default_rng(SYNTHETIC_SEED)
+    vectors = np.empty((size, real.shape[1]), dtype=np.float32)
+    vectors[: len(real)] = real
+    for start in range(len(real), size, 100_000):
+        stop = min(start + 100_000, size)
+        drawn = mean + random.standard_normal((stop - start, real.shape[1])) @ transform.T
+        vectors[start:stop] = drawn / np.linalg.norm(drawn, axis=1, keepdims=True)
+    return vectors, len(real)
+
+
+def exact_top(vectors: np.ndarray, queries: np.ndarray, k: int = K) -> np.ndarray:
+    """Row numbers of the exact top-k by inner product (the recall reference)."""
+    import faiss
+
+    index = faiss.IndexFlatIP(vectors.shape[1])
+    index.add(vectors)
+    return index.search(queries, k)[1]
+
+
+def rss_mb() -> float:
+    """Resident memory of this process now, in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def new_store(engine: str, dim: int, folder: Path) -> VectorStore:
+    """An empty store of the benchmarked engine (the product's own store classes)."""
+    from rag.store.faiss_store import FaissStore
+
+    if engine.startswith("faiss-"):
+        return FaissStore(dim, engine.removeprefix("faiss-"))
+    from rag.store.milvus import MilvusConfig, MilvusStore
+
+    return MilvusStore.create(MilvusConfig(str(folder / "milvus.db"), timeout=60), dim, "hnsw", "bench")
+
+
+def build(store: VectorStore, vectors: np.ndarray, ids: np.ndarray, warmup: np.ndarray) -> float:
+    """Seconds to add all vectors and have a searchable index (the first search builds lazy indexes)."""
+    started = time.perf_counter()
+    for start in range(0, len(ids), 100_000):
+        store.add(ids[start:start + 100_000], vectors[start:start + 100_000])
+    if hasattr(store, "client"):
+        store.client.flush(store.collection)
+    store.search(warmup[None, :], K)
+    return time.perf_counter() - started
+
+
+def measure(store: VectorStore, queries: np.ndarray, truth: np.ndarray) -> dict:
+    """Per-query latency (one query at a time, k=10) and recall@10 against `truth` (vector ids)."""
+    latencies, recalls = [], []
+    for query, expected in zip(queries, truth):
+        started = time.perf_counter()
+        _, found = store.search(query[None, :], K)
+        latencies.append((time.perf_counter() - started) * 1000)
+        recalls.append(len(set(found[0].tolist()) & set(expected.tolist())) / K)
+    latencies.sort()
+    return {"p50_ms": statistics.median(latencies), "p95_ms": latencies[int(0.95 * (len(latencies) - 1))],
+            "recall_at_10": float(np.mean(recalls)), "queries": len(queries)}
+
+
+def run_case(settings: Settings, engine: str, size: int) -> dict:
+    """Build one engine over `size` vectors and measure it; figures as a dict."""
+    real, queries = real_vectors(settings)
+    vectors, real_count = corpus(real, size)
+    truth_path = cache_folder(settings) / f"exact-{size}.npy"
+    if not truth_path.is_file():
+        np.save(truth_path, exact_top(vectors, queries))
+    ids = np.arange(1, size + 1, dtype=np.int64)  # ids are row + 1: Milvus rejects nothing, FAISS uses -1 for none
+    truth = np.load(truth_path) + 1
+    folder = cache_folder(settings) / f"{engine}-{size}"
+    folder.mkdir(exist_ok=True)
+    baseline = rss_mb()
+    store = new_store(engine, vectors.shape[1], folder)
+    seconds = build(store, vectors, ids, queries[0])
+    figures = measure(store, queries, truth)
+    if engine == "faiss-hnsw":
+        figures["by_ef_search"] = _ef_sweep(store, queries, truth)
+    return {"engine": engine, "size": size, "real_vectors": real_count, "build_s": seconds,
+            "vectors_per_s": size / seconds, "memory_mb": rss_mb() - baseline, "peak_rss_mb": peak_rss_mb(),
+            "threads": os.cpu_count(), **figures}
+
+
+def _ef_sweep(store, queries: np.ndarray, truth: np.ndarray) -> dict:
+    """p95 and recall of the same HNSW graph at other efSearch values (search-time only)."""
+    import faiss
+
+    hnsw = faiss.downcast_index(store.index.index).hnsw
+    default, sweep = hnsw.efSearch, {}
+    for ef in (32, 64, 256):
+        hnsw.efSearch = ef
+        figures = measure(store, queries, truth)
+        sweep[ef] = {"p95_ms": figures["p95_ms"], "recall_at_10": figures["recall_at_10"]}
+    hnsw.efSearch = default
+    return sweep
