@@ -35,6 +35,8 @@ TEXT_PARSERS = {
 BINARY_PARSERS = {".pdf": parse_pdf, ".docx": parse_docx}
 SUPPORTED = frozenset(TEXT_PARSERS) | frozenset(BINARY_PARSERS)
 MAX_FILE_BYTES = 100 * 1024 * 1024
+# About 6,000 pages: larger "documents" are dumps or junk, and would take hours to embed.
+MAX_TEXT_CHARS = 10_000_000
 
 
 @dataclass
@@ -101,6 +103,7 @@ def load_document(path: Path, root: Path | None = None) -> tuple[Document, list[
             block.text, block.footnotes = split_glued_footnotes(block.text)
     relative = path.relative_to(root).as_posix()
     layout = build_layout(blocks, fallback_title=parsed.meta.get("title") or path.stem)
+    _check_length(path, layout.text)
     if not layout.text.strip():
         raise IngestError(f"{path}: no text left after removing page furniture")
     meta = {**parsed.meta, **found_meta, "source_file": relative, "format": path.suffix.lower().lstrip("."),
@@ -118,6 +121,8 @@ def _read_bytes(path: Path, root: Path) -> bytes:
     if not resolved.is_relative_to(root.resolve()):
         raise IngestError(f"{path}: points outside the corpus folder ({resolved}); refusing to read it")
     try:
+        if not resolved.is_file():  # a FIFO or device would block or never end
+            raise IngestError(f"{path}: not a regular file; remove it from the corpus folder")
         size = resolved.stat().st_size
         if size > MAX_FILE_BYTES:
             raise IngestError(f"{path}: {size // 2**20} MB is larger than the {MAX_FILE_BYTES // 2**20} MB limit")
@@ -132,8 +137,18 @@ def _parse(path: Path, data: bytes) -> tuple[Parsed, list[str]]:
         if not data.strip():
             raise IngestError(f"{path}: the file is empty; add content or remove it from the corpus")
         return BINARY_PARSERS[suffix](path), []
+    if len(data) > 4 * MAX_TEXT_CHARS:  # too long even if every character took 4 bytes: skip decoding
+        raise IngestError(f"{path}: {len(data) // 2**20} MB of text is more than the {MAX_TEXT_CHARS // 1_000_000} "
+                          "million characters a document may have; split it into smaller files")
     text, warning = decode_text(path, data)
+    _check_length(path, text)
     return TEXT_PARSERS[suffix](text), [warning] if warning else []
+
+
+def _check_length(path: Path, text: str) -> None:
+    if len(text) > MAX_TEXT_CHARS:
+        raise IngestError(f"{path}: {len(text) / 1e6:.0f} million characters is more than the "
+                          f"{MAX_TEXT_CHARS // 1_000_000} million a document may have; split it into smaller files")
 
 
 def _make_ids_unique(documents: list[Document]) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from pathlib import Path
 
 from rag.ingest.blocks import HEADING, TEXT, Block, Parsed
@@ -84,12 +85,33 @@ def _docx_block(style: str, text: str) -> Block:
 
 
 def _refuse_zip_bomb(path: Path) -> None:
+    """Inflate every member up to the limit: the sizes a zip declares can be forged."""
     try:
         with zipfile.ZipFile(path) as archive:
-            unpacked = sum(member.file_size for member in archive.infolist())
-    except (zipfile.BadZipFile, OSError) as error:
-        raise IngestError(f"{path}: not a .docx (not a zip archive: {error}); re-save it from Word") from error
+            unpacked = _unpacked_size(archive, MAX_DOCX_UNPACKED_BYTES)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as error:
+        raise IngestError(f"{path}: not a .docx (not a readable zip archive: {error}); re-save it from Word") from error
     if unpacked > MAX_DOCX_UNPACKED_BYTES:
         raise IngestError(
-            f"{path}: unpacks to {unpacked // 2**20} MB, more than a document should; refusing it"
+            f"{path}: unpacks to more than {MAX_DOCX_UNPACKED_BYTES // 2**20} MB, more than a document "
+            "should (a zip bomb?); refusing it"
         )
+
+
+def _unpacked_size(archive: zipfile.ZipFile, limit: int) -> int:
+    """Bytes all members inflate to, counted until the total passes `limit`."""
+    total = 0
+    for member in archive.infolist():
+        total += _inflated_size(archive, member, limit + 1 - total)
+        if total > limit:
+            break
+    return total
+
+
+def _inflated_size(archive: zipfile.ZipFile, member: zipfile.ZipInfo, limit: int) -> int:
+    """Bytes the member really inflates to, counted up to `limit`."""
+    size = 0
+    with archive.open(member) as stream:
+        while size < limit and (block := stream.read(2**20)):
+            size += len(block)
+    return size
