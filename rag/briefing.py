@@ -99,7 +99,7 @@ class _Findings:
     group: Group
     statements: list[Hit]
     measures: list[Hit]
-    ranked: list[Point] = field(default_factory=list)  # extractive sentences, best first
+    ranked: list[Point] = field(default_factory=list)  # extractive passages, best first
 
 
 class BriefingWriter:
@@ -177,7 +177,7 @@ class BriefingWriter:
             written = self._written(SUMMARY_QUESTION[note.language].format(topic=note.topic), note.topic, hits, note)
             if written is not None:
                 return written[:SUMMARY_POINTS]
-        # Extractive: each group's best sentence, then their second best, until there are enough.
+        # Extractive: each group's best passage, then their second best, until there are enough.
         rounds = [replace(f.ranked[i], group=f.group.label) for i in range(2) for f in covered if len(f.ranked) > i]
         return rounds[:max(len(covered), min(3, len(rounds)))][:SUMMARY_POINTS]
 
@@ -189,7 +189,8 @@ class BriefingWriter:
         try:
             text = "".join(backend.stream(prompt, self.settings.llm_max_answer_tokens, self.settings.llm_timeout))
         except BackendError as error:
-            note.notices.append(f"The {backend.name} backend failed ({error}); quoted passages are used instead.")
+            notice = f"The {backend.name} backend failed ({error}); quoted passages are used instead."
+            note.notices += [notice] if notice not in note.notices else []
             return None
         if NO_ANSWER_PATTERN.search(text) and not MARKER.search(text):
             return []
