@@ -37,6 +37,12 @@ NO_ANSWER_PATTERN = re.compile(
     r"(sources|documents) (do|does) not (answer|contain|mention|say)|kildene svarer ikke|"
     r"(kildene|dokumentene) (sier|nevner|inneholder) ikke", re.IGNORECASE)
 CLOSEST = 3
+# A server that ignores max_tokens is cut off here: tokens average about 4 characters in
+# English and Norwegian, so 6 leaves an honest answer room to finish.
+CHARS_PER_TOKEN_CAP = 6
+CUT_NOTICE = "The {backend} backend went past the {tokens}-token answer limit; its answer was cut there."
+# Share of `llm_timeout` a follow-up rewrite may use; the answer gets what is left.
+REWRITE_SHARE = 0.25
 
 
 @dataclass
@@ -68,6 +74,7 @@ class _Turn:
     language: str
     hits: list[Hit]
     timings: dict = field(default_factory=dict)
+    deadline: float = 0.0  # monotonic time by which the backend must be done
 
 
 class Answerer:
@@ -122,13 +129,18 @@ class Answerer:
         """Follow-ups become standalone queries: by the LLM when there is one, else by rule."""
         if self.backend is self.extractive:
             return rewrite_follow_up(question, history)
-        return rewrite_with_llm(self.backend, question, history, min(self.settings.llm_timeout, 20.0))
+        budget = min(self.settings.llm_timeout * REWRITE_SHARE, 20.0)
+        return rewrite_with_llm(self.backend, question, history, budget)
 
     def _retrieve(self, question: str, history: list[dict], k: int, filters: Filters, language: str | None) -> _Turn:
         started = time.perf_counter()
+        # One LLM budget per question: a rewrite that hangs leaves the answer less time, not more.
+        deadline = time.monotonic() + self.settings.llm_timeout
         search_query = self._standalone(question, history)
+        rewritten = time.perf_counter()
         result = self.retriever.search(search_query, k, filters)
-        turn = _Turn(question, search_query, language or detect_language(question), result.hits)
+        turn = _Turn(question, search_query, language or detect_language(question), result.hits, deadline=deadline)
+        turn.timings["rewrite"] = (rewritten - started) * 1000
         turn.timings["retrieve"] = (time.perf_counter() - started) * 1000
         return turn
 
@@ -137,7 +149,7 @@ class Answerer:
         parts: list[str] = []
         backend, notices = self.backend, []
         try:
-            for delta in backend.stream(prompt, self.settings.llm_max_answer_tokens, self.settings.llm_timeout):
+            for delta in self._capped(backend, prompt, turn.deadline, notices):
                 turn.timings.setdefault("first_token", (time.perf_counter() - started) * 1000)
                 parts.append(delta)
                 yield TextDelta(delta)
@@ -152,6 +164,27 @@ class Answerer:
                 yield TextDelta(delta)
         turn.timings["generate"] = (time.perf_counter() - started) * 1000
         yield Finished(self._finish(turn, prompt, "".join(parts), backend.name, notices))
+
+    def _capped(self, backend: Backend, prompt: Prompt, deadline: float, notices: list[str]) -> Iterator[str]:
+        """The backend's deltas within the time left, cut off past the answer limit."""
+        tokens = self.settings.llm_max_answer_tokens
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise BackendError("no time was left for an answer within llm_timeout")
+        stream, length = backend.stream(prompt, tokens, remaining), 0
+        try:
+            for delta in stream:
+                delta = delta[: max(tokens * CHARS_PER_TOKEN_CAP - length, 0)]
+                length += len(delta)
+                if delta:
+                    yield delta
+                if length >= tokens * CHARS_PER_TOKEN_CAP:
+                    notices.append(CUT_NOTICE.format(backend=backend.name, tokens=tokens))
+                    return
+        finally:
+            close = getattr(stream, "close", None)  # stop a runaway server now, not when collected
+            if close is not None:
+                close()
 
     def _finish(self, turn: _Turn, prompt: Prompt, text: str, backend: str, notices: list[str]) -> Answer:
         started = time.perf_counter()

@@ -51,6 +51,7 @@ class FaultServer:
         self.retry_after = retry_after
         self.delta_interval = delta_interval  # seconds between streamed deltas
         self.requests: list[dict] = []   # {"path", "headers", "body"} of each POST received
+        self.deltas_sent = 0               # content chunks written, over all requests
         self.stopping = threading.Event()  # ends hangs early when the test is over
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
@@ -128,11 +129,15 @@ class _FaultHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
-        self._event({"choices": [{"index": 0, "delta": {"role": "assistant"}}]})
-        for text in self._deltas_for(behaviour):
-            self.fault_server.stopping.wait(self.fault_server.delta_interval)
-            self._event({"choices": [{"index": 0, "delta": {"content": text}}]})
-        self._finish(behaviour)
+        try:
+            self._event({"choices": [{"index": 0, "delta": {"role": "assistant"}}]})
+            for text in self._deltas_for(behaviour):
+                self.fault_server.stopping.wait(self.fault_server.delta_interval)
+                self._event({"choices": [{"index": 0, "delta": {"content": text}}]})
+                self.fault_server.deltas_sent += 1
+            self._finish(behaviour)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client hung up: that is its right
 
     def _deltas_for(self, behaviour: str) -> list[str]:
         deltas = self.fault_server.deltas
