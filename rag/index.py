@@ -16,6 +16,7 @@ from typing import Callable
 import numpy as np
 
 from rag.chunking import ChunkingConfig, chunk_document
+from rag.embedding_checkpoint import EmbeddingCheckpoint, clear_checkpoints
 from rag.embeddings import Embedder
 from rag.index_files import (
     MANIFEST, IndexCorrupt, IndexMissing, current_version, new_version_folder, publish, published_name,
@@ -208,8 +209,11 @@ def _chunks_and_vectors(settings, embedder, previous, documents, plan, report, p
     rows, spans = window_spans(fresh) if settings.sentence_windows else (np.zeros(0, np.int64), np.zeros((0, 2), np.int64))
     progress(f"embedding {len(fresh)} chunks and {len(rows)} sentence windows"
              + (f", reusing {len(kept)} chunks" if kept else ""))
-    vectors = embedder.encode_passages([c.embedding_text() for c in fresh])
-    window_vectors = embedder.encode_passages(window_texts(fresh, rows, spans)).reshape(len(rows), vectors.shape[1])
+    checkpoint = EmbeddingCheckpoint(settings.index_dir, embedder.model_id)  # resumes an interrupted run
+    vectors = checkpoint.encode(embedder, [c.id for c in fresh], [c.embedding_text() for c in fresh], progress)
+    window_keys = [f"{fresh[row].id}@{start}-{end}" for row, (start, end) in zip(rows, spans)]
+    window_vectors = checkpoint.encode(embedder, window_keys, window_texts(fresh, rows, spans), progress)
+    window_vectors = window_vectors.reshape(len(rows), vectors.shape[1])
     report.embedded_chunks = len(fresh)
     fresh_part = _Embedded(fresh, vectors, WindowTable(rows, spans, window_vectors))
     if not kept:
@@ -251,6 +255,7 @@ def _write(settings, embedder, documents, embedded: _Embedded, previous) -> None
     LexicalIndex.build(chunks).save(building / "lexical")
     write_json(building / MANIFEST, _manifest(settings, embedder, documents, chunks, store, previous))
     publish(settings.index_dir, building)
+    clear_checkpoints(settings.index_dir)
 
 
 def _manifest(settings, embedder, documents, chunks, store, previous) -> dict:

@@ -1,0 +1,66 @@
+"""An interrupted index build resumes: the next run embeds only what the first one had not finished."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rag import embedding_checkpoint
+from rag.index import IndexMissing, build_index, load_index, update_index
+from rag.embedding_checkpoint import FOLDER
+
+pytestmark = pytest.mark.slow
+QUIET = {"progress": lambda message: None}
+
+
+class Interrupted(Exception):
+    """Stands in for Ctrl-C or a killed job in the middle of embedding."""
+
+
+class CountingEmbedder:
+    """The real embedder, counting the passages it embeds, interrupted after `calls_allowed` calls."""
+
+    def __init__(self, embedder, calls_allowed=None):
+        self.embedder, self.calls_allowed = embedder, calls_allowed
+        self.calls, self.passages = 0, 0
+
+    def encode_passages(self, texts, progress=None):
+        if self.calls == self.calls_allowed:
+            raise Interrupted()
+        self.calls += 1
+        self.passages += len(texts)
+        return self.embedder.encode_passages(texts)
+
+    def __getattr__(self, name):
+        return getattr(self.embedder, name)
+
+
+def _corpus(folder):
+    folder.mkdir()
+    for n in range(3):
+        paragraphs = [f"Avsnitt {p} i rapport {n} om ressurser. Politiet og helsetjenesten svarer ulikt." for p in range(4)]
+        (folder / f"r{n}.md").write_text(f"# Rapport {n}\n\n" + "\n\n".join(paragraphs) + "\n", encoding="utf-8")
+    return folder
+
+
+def test_interrupted_build_resumes_from_saved_shards(tmp_path, settings_factory, embedder, monkeypatch):
+    monkeypatch.setattr(embedding_checkpoint, "SHARD_TEXTS", 2)
+    settings = settings_factory(corpus_dir=_corpus(tmp_path / "corpus"))
+    first = CountingEmbedder(embedder, calls_allowed=2)
+    with pytest.raises(Interrupted):
+        build_index(settings, first, **QUIET)
+    with pytest.raises(IndexMissing):
+        load_index(settings.index_dir)
+    shards = list((settings.index_dir / FOLDER).rglob("shard-*.npz"))
+    assert len(shards) == 2 and first.passages == sum(len(np.load(shard)["keys"]) for shard in shards)
+
+    second = CountingEmbedder(embedder)
+    build_index(settings, second, **QUIET)
+    index = load_index(settings.index_dir)
+    total = len(index.chunks) + len(index.windows.rows)
+    assert second.passages == total - first.passages, "passages of the finished shards are not embedded again"
+    fresh = embedder.encode_passages([c.embedding_text() for c in index.chunks])
+    assert np.allclose(index.vectors, fresh, atol=1e-5)
+    assert not (settings.index_dir / FOLDER).exists(), "shards are dropped once the version is published"
+
+    third = CountingEmbedder(embedder)
+    assert not update_index(settings, third, **QUIET).changed_anything and third.passages == 0
