@@ -29,10 +29,15 @@ HISTORY_CHARS = 600
 def source_block(source: Source) -> str:
     """One source as a delimited element with its document title and heading chain."""
     chunk = source.chunk
-    text = chunk.text.replace("<", "‹").replace(">", "›")
-    section = " > ".join(chunk.section_path).replace('"', "'")
-    title = chunk.title.replace('"', "'")
-    return f'<source n="{source.n}" document="{title}" section="{section}">\n{text}\n</source>'
+    # Headings and titles come from the document too: they are as untrusted as its text.
+    section = _inert(" › ".join(chunk.section_path)).replace('"', "'")
+    title = _inert(chunk.title).replace('"', "'")
+    return f'<source n="{source.n}" document="{title}" section="{section}">\n{_inert(chunk.text)}\n</source>'
+
+
+def _inert(text: str) -> str:
+    """Text that cannot open or close a tag of the prompt."""
+    return text.replace("<", "‹").replace(">", "›")
 
 
 def build_prompt(question: str, search_query: str, hits: list[Hit], history: list[dict], language: str,
