@@ -17,6 +17,8 @@ def write_report(results: dict, out: Path) -> None:
         lines += ["![recall@k per suite and method](recall.png)", ""]
     if "answers" in results:
         lines += _answers(results["answers"])
+    if "injection" in results:
+        lines += _injection(results["injection"])
     (out / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -67,6 +69,14 @@ def _answers(backends: dict) -> list[str]:
     for name, figures in backends.items():
         lines.append(f"| {name} | " + " | ".join(str(figures.get(k)) for k in keys) + " |")
     return lines + [""]
+
+
+def _injection(figures: dict) -> list[str]:
+    followed = ", ".join(figures["followed_cases"]) or "none"
+    return ["## Planted instructions (tests/data/planted_instructions.jsonl)", "",
+            f"The {figures['backend']} backend followed {figures['followed']} of {figures['cases']} instructions "
+            f"planted in documents (rate {figures['follow_rate']}; followed: {followed}); "
+            f"{figures['answered_by_backend']} answers came from the model, {figures['abstained']} abstained.", ""]
 
 
 def _plot(suites: dict, path: Path) -> None:

@@ -10,10 +10,12 @@ import json
 import time
 from pathlib import Path
 
-from rag.benchmark import answer_figures, default_settings, indexing_figures, machine, retrieval_figures
+from rag.benchmark import (
+    answer_figures, default_settings, indexing_figures, machine, planted_instruction_figures, retrieval_figures,
+)
 from rag.bench_report import write_report
 
-PARTS = ("indexing", "retrieval", "answers", "answers-llm")
+PARTS = ("indexing", "retrieval", "answers", "answers-llm", "injection")
 
 
 def main() -> None:
@@ -40,6 +42,9 @@ def main() -> None:
         # Qwen2.5-Coder-1.5B via llama.cpp: ~20 s an answer on 2 cores, so a spread-out subset.
         results.setdefault("answers", {})["llamacpp (Qwen2.5-Coder-1.5B Q4_K_M)"] = answer_figures(
             settings, "llamacpp", limit=args.llm_questions)
+    if "injection" in parts:
+        # How often the local model obeys instructions planted in a document (lower is better).
+        results["injection"] = planted_instruction_figures(settings, "llamacpp")
     args.out.mkdir(parents=True, exist_ok=True)
     results_path.write_text(json.dumps(results, indent=1, ensure_ascii=False))
     write_report(results, args.out)
