@@ -122,7 +122,12 @@ class Answerer:
         if not turn.hits:
             return True
         unknown = unknown_names(turn.search_query, self.index.lexical.vocabulary)
-        return should_abstain(turn.hits[0].similarity, unknown, self.settings.abstain_similarity,
+        # The best evidence among the hits, not the first hit's: the fused order mixes in BM25,
+        # and abstaining must not depend on how the rankings were fused.
+        best = max(turn.hits, key=lambda hit: hit.similarity)
+        same_language = detect_language(best.chunk.text) == detect_language(turn.search_query)
+        offset = self.settings.abstain_same_language_offset if same_language else 0.0
+        return should_abstain(best.similarity - offset, unknown, self.settings.abstain_similarity,
                               self.settings.abstain_similarity_unknown_name)
 
     def _standalone(self, question: str, history: list[dict]) -> str:

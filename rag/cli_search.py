@@ -26,7 +26,7 @@ def add_search_commands(commands, settings_from, print_json) -> None:
     search.set_defaults(run=lambda args: _run_search(args, settings_from(args), print_json))
     evaluate = commands.add_parser("eval", help="retrieval metrics on an evaluation suite")
     evaluate.add_argument("--suite", required=True, help="seeds, norquad, norquad-validation or ntrex")
-    evaluate.add_argument("--methods", default="hybrid", help="comma-separated: dense,windows,lexical,hybrid,hybrid-weighted")
+    evaluate.add_argument("--methods", default="hybrid", help="comma-separated: dense,windows,lexical,hybrid,hybrid-rrf")
     evaluate.add_argument("--json", action="store_true", help="print JSON")
     evaluate.set_defaults(run=lambda args: _run_eval(args, settings_from(args), print_json))
 

@@ -25,7 +25,7 @@ VARIANTS = {
     "windows": RetrievalConfig(method="windows"),
     "lexical": RetrievalConfig(method="lexical"),
     "hybrid": RetrievalConfig(),
-    "hybrid-weighted": RetrievalConfig(fusion="weighted"),
+    "hybrid-rrf": RetrievalConfig(fusion="rrf"),
 }
 
 

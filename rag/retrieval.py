@@ -1,8 +1,9 @@
 """Hybrid search: dense (embeddings) and lexical (BM25) rankings fused, filtered, de-duplicated.
 
-Fusion is reciprocal rank fusion (RRF): each retriever contributes w / (K + rank).
-RRF needs no score calibration between cosine and BM25, whose scales differ per query;
-`make bench` compares it with a weighted sum of normalised scores (see README).
+Fusion is a weighted sum of each retriever's scores, min-max normalised per query over
+its candidates (dense 1.0, BM25 0.2). Reciprocal rank fusion (RRF, w / (K + rank)) is the
+alternative: it needs no normalisation, but it throws away how far apart the scores are,
+and `make bench` measured it equal or worse on all three suites (see README).
 """
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ class RetrievalConfig:
     """Tunable knobs of the search; the defaults are what `make bench` measured best."""
 
     method: str = "hybrid"
-    fusion: str = "rrf"            # "rrf" or "weighted" (min-max normalised scores)
+    fusion: str = "weighted"       # "weighted" (min-max normalised scores) or "rrf"
     dense_weight: float = 1.0
     lexical_weight: float = 0.2
     candidates: int = 100

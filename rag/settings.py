@@ -59,6 +59,10 @@ class Settings:
     # calibrated on the seeds suite and its unanswerable questions (see rag.answerability).
     abstain_similarity: float = 0.785
     abstain_similarity_unknown_name: float = 0.83
+    # Same-language pairs score higher than cross-language ones (seeds: answerable Norwegian
+    # questions reach >= 0.847 on Norwegian text, English ones >= 0.795), so a question in the
+    # passage's own language must clear both thresholds by this much more.
+    abstain_same_language_offset: float = 0.04
     # Briefing perspectives named explicitly, "Label=heading or document title; ..." (see
     # rag.briefing_groups); empty: found from the corpus structure.
     briefing_groups: str = ""

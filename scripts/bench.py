@@ -22,7 +22,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", choices=PARTS, action="append", help="run only these parts (repeatable)")
     parser.add_argument("--suites", default="seeds,norquad,ntrex")
-    parser.add_argument("--methods", default="dense,windows,lexical,hybrid,hybrid-weighted")
+    parser.add_argument("--methods", default="dense,windows,lexical,hybrid,hybrid-rrf")
     parser.add_argument("--out", type=Path, default=Path("bench"))
     parser.add_argument("--llm-questions", type=int, default=24, help="answerable questions for the LLM run")
     args = parser.parse_args()
