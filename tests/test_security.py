@@ -188,3 +188,61 @@ def test_rag_serve_on_all_interfaces_without_auth_exits_with_the_fix(tmp_path):
                             capture_output=True, text=True, timeout=120, cwd=REPO, env=env)
     assert result.returncode == 1
     assert "without a password" in result.stderr and "RAG_AUTH=user:password" in result.stderr
+
+
+HOSTILE_ANSWER = ('The police lack resources [1]. <img src=x onerror=alert(1)> <script>alert(2)</script> '
+                  '<a href="javascript:alert(3)" id="evil">open</a> [details](javascript:alert(4)) '
+                  '<iframe src="javascript:alert(5)"></iframe> <form action="http://evil.example"><button>go</button>'
+                  '</form> <meta http-equiv="refresh" content="0;url=http://evil.example">')
+
+
+class HostileBackend:
+    """An LLM whose output is full of markup, scripts and javascript: links."""
+
+    name = "hostile"
+    context_window = 8192
+
+    def stream(self, prompt, max_tokens, timeout):
+        yield from (HOSTILE_ANSWER[i:i + 40] for i in range(0, len(HOSTILE_ANSWER), 40))
+
+
+@pytest.fixture(scope="module")
+def hostile_llm_app(seed_index):
+    """The app over the seeds answering with the hostile backend."""
+    from rag.llm.registry import register, unregister
+
+    register("hostile", lambda context: HostileBackend())
+    settings = Settings.load(corpus_dir=SEEDS, index_dir=seed_index.folder.parent)
+    app = serve(settings, port=0, backend="hostile", block=False)
+    try:
+        yield app.local_url
+    finally:
+        app.close()
+        unregister("hostile")
+
+
+def test_markup_and_javascript_links_in_llm_output_are_inert_in_the_browser(hostile_llm_app):
+    from playwright.sync_api import expect, sync_playwright
+
+    from test_ui_browser import CHROMIUM, CHROMIUM_ARGS, ask, open_page
+
+    dialogs: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = open_page(browser, hostile_llm_app, dialogs)
+            ask(page, "What did the police say about lack of resources?")
+            answer = page.locator("#rag-chat [data-testid=bot]").first
+            expect(answer).to_contain_text("<script>alert(2)</script>")
+            expect(answer).to_contain_text("[details](javascript:alert(4))")
+            answer.get_by_text("open</a>", exact=False).first.click()  # the would-be link is only text
+            page.locator("#rag-chat a.rag-cite").first.click()
+            page.wait_for_timeout(1000)  # time for any injected handler or redirect to fire
+            url = page.url
+            hostile = page.evaluate("""() => document.querySelectorAll(
+                '#rag-chat [onerror], #rag-chat script, #rag-chat iframe, #rag-chat form, #rag-chat meta,'
+                + ' a[href^="javascript"], #evil').length""")
+        finally:
+            browser.close()
+    assert dialogs == [] and hostile == 0
+    assert url.startswith(hostile_llm_app.rstrip("/")) and "evil.example" not in url
