@@ -111,21 +111,22 @@ class Answerer:
             raise ValueError("the question is empty; type a question")
         turn = self._retrieve(question, history or [], k, filters, language)
         yield SourcesFound(turn.hits, turn.search_query)
-        if self._unanswerable(turn):
+        if self.unanswerable(turn.search_query, turn.hits):
             yield Finished(self._abstain(turn, self.backend.name))
             return
         prompt = build_prompt(question, turn.search_query, turn.hits, history or [], turn.language,
                               self.backend.context_window, self.settings.llm_max_answer_tokens)
         yield from self._generate(turn, prompt)
 
-    def _unanswerable(self, turn: _Turn) -> bool:
-        if not turn.hits:
+    def unanswerable(self, query: str, hits: list[Hit]) -> bool:
+        """True when the hits are too weak evidence for `query` (see rag.answerability)."""
+        if not hits:
             return True
-        unknown = unknown_names(turn.search_query, self.index.lexical.vocabulary)
+        unknown = unknown_names(query, self.index.lexical.vocabulary)
         # The best evidence among the hits, not the first hit's: the fused order mixes in BM25,
         # and abstaining must not depend on how the rankings were fused.
-        best = max(turn.hits, key=lambda hit: hit.similarity)
-        same_language = detect_language(best.chunk.text) == detect_language(turn.search_query)
+        best = max(hits, key=lambda hit: hit.similarity)
+        same_language = detect_language(best.chunk.text) == detect_language(query)
         offset = self.settings.abstain_same_language_offset if same_language else 0.0
         return should_abstain(best.similarity - offset, unknown, self.settings.abstain_similarity,
                               self.settings.abstain_similarity_unknown_name)
@@ -193,7 +194,7 @@ class Answerer:
 
     def _finish(self, turn: _Turn, prompt: Prompt, text: str, backend: str, notices: list[str]) -> Answer:
         started = time.perf_counter()
-        resolved = resolve(text, prompt.sources, self.index.documents, self._scorer)
+        resolved = resolve(text, prompt.sources, self.index.documents, self.sentence_similarity)
         if resolved.dropped_markers:
             notices.append("Removed citations of sources that do not exist: "
                            + ", ".join(f"[{n}]" for n in resolved.dropped_markers))
@@ -209,7 +210,7 @@ class Answerer:
         return Answer(turn.question, text, turn.language, True, backend, [], [], closest, notices or [],
                       turn.search_query, dict(turn.timings))
 
-    def _scorer(self, claim: str, sentences) -> np.ndarray:
+    def sentence_similarity(self, claim: str, sentences) -> np.ndarray:
         """Claim-to-sentence similarity for citation resolution (symmetric: both as queries)."""
         vectors = self.embedder.encode_queries([claim, *sentences])
         return vectors[1:] @ vectors[0]

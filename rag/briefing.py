@@ -15,7 +15,6 @@ import re
 from dataclasses import dataclass, field, replace
 
 from rag.answer import NO_ANSWER_PATTERN, Answerer
-from rag.answerability import should_abstain, unknown_names
 from rag.briefing_groups import Group, find_groups
 from rag.citations import MARKER, answer_sentences, chunk_sentences, resolve, strip_invalid_markers
 from rag.language import detect_language
@@ -131,14 +130,10 @@ class BriefingWriter:
 
     def _best_similarity(self, topic: str) -> float | None:
         """The corpus's best similarity to the topic, or None when the corpus does not cover it."""
-        hits = self.answerer.retriever.search(topic, 1).hits
-        if not hits:
+        hits = self.answerer.retriever.search(topic, HITS_PER_GROUP).hits
+        if self.answerer.unanswerable(topic, hits):
             return None
-        unknown = unknown_names(topic, self.answerer.index.lexical.vocabulary)
-        if should_abstain(hits[0].similarity, unknown, self.settings.abstain_similarity,
-                          self.settings.abstain_similarity_unknown_name):
-            return None
-        return hits[0].similarity
+        return max(hit.similarity for hit in hits)
 
     def _find(self, group: Group, topic: str, floor: float) -> _Findings:
         hits = self.answerer.retriever.search(topic, HITS_PER_GROUP, group.filters).hits
@@ -204,8 +199,8 @@ class BriefingWriter:
                                 + ", ".join(f"[{n}]" for n in sorted(set(dropped))))
         points = []
         for sentence in answer_sentences(cleaned):
-            # The answerer's own claim-to-sentence scorer, so briefings cite exactly as answers do.
-            resolved = resolve(sentence, sources, self.answerer.index.documents, self.answerer._scorer)
+            # The answerer's own claim-to-sentence similarity, so briefings cite exactly as answers do.
+            resolved = resolve(sentence, sources, self.answerer.index.documents, self.answerer.sentence_similarity)
             claim = MARKER.sub("", sentence).strip()
             if resolved.citations:
                 points.append(Point(claim, tuple(resolved.citations)))
