@@ -161,7 +161,8 @@ def test_docx_that_is_not_a_zip(tmp_path, content):
 
 def test_symlinks_out_of_the_corpus_are_refused(tmp_path):
     corpus, outside = tmp_path / "corpus", tmp_path / "secret"
-    corpus.mkdir(), outside.mkdir()
+    corpus.mkdir()
+    outside.mkdir()
     (outside / "passwords.txt").write_text("Hemmelig passord: hunter2\n", encoding="utf-8")
     (corpus / "link.txt").symlink_to(outside / "passwords.txt")
     (corpus / "relative.md").symlink_to(Path("..") / "secret" / "passwords.txt")
@@ -180,6 +181,10 @@ def test_a_fifo_named_txt_does_not_hang(tmp_path):
     assert load_or_refuse(tmp_path / "pipe.txt", tmp_path) == "refused"
 
 
+def good_chunks(load) -> list:
+    return [c for d in load.documents if d.source.startswith("good") for c in chunk_document(d)]
+
+
 def test_good_documents_beside_bad_ones_load_unchanged(tmp_path, real_files):
     good, mixed = tmp_path / "good", tmp_path / "mixed"
     for folder in (good, mixed):
@@ -196,7 +201,6 @@ def test_good_documents_beside_bad_ones_load_unchanged(tmp_path, real_files):
     assert len(alone.documents) == len(real_files) and not alone.problems
     assert [d.to_record() for d in beside.documents if d.source.startswith("good")] == \
            [d.to_record() for d in alone.documents]
-    chunks = lambda load: [c for d in load.documents if d.source.startswith("good") for c in chunk_document(d)]
-    assert chunks(beside) == chunks(alone)
+    assert good_chunks(beside) == good_chunks(alone)
     failed = {Path(p.path).name for p in beside.problems if p.level == "error"}
     assert {"junk.pdf", "cut.docx", "empty.md", "bomb.docx", "outside.txt"} <= failed
