@@ -13,6 +13,7 @@ import statistics
 import time
 from pathlib import Path
 
+import faiss
 import numpy as np
 
 from rag.chunking import chunk_document
@@ -72,8 +73,6 @@ def corpus(real: np.ndarray, size: int) -> tuple[np.ndarray, int]:
 
 def exact_top(vectors: np.ndarray, queries: np.ndarray, k: int = K) -> np.ndarray:
     """Row numbers of the exact top-k by inner product (the recall reference)."""
-    import faiss
-
     index = faiss.IndexFlatIP(vectors.shape[1])
     index.add(vectors)
     return index.search(queries, k)[1]
@@ -141,6 +140,10 @@ def run_case(settings: Settings, engine: str, size: int) -> dict:
     baseline = rss_mb()
     store = new_store(engine, vectors.shape[1], folder)
     seconds = build(store, vectors, ids, queries[0])
+    # One query at a time, one thread each: on a busy 2-core machine FAISS's second OpenMP
+    # thread waits for a core and turns a 0.3 ms search into 30 ms. A server answers
+    # concurrent users with concurrent single-threaded searches.
+    faiss.omp_set_num_threads(1)
     figures = measure(store, queries, truth)
     if engine == "faiss-hnsw":
         figures["by_ef_search"] = _ef_sweep(store, queries, truth)
@@ -151,8 +154,6 @@ def run_case(settings: Settings, engine: str, size: int) -> dict:
 
 def _ef_sweep(store, queries: np.ndarray, truth: np.ndarray) -> dict:
     """p95 and recall of the same HNSW graph at other efSearch values (search-time only)."""
-    import faiss
-
     hnsw = faiss.downcast_index(store.index.index).hnsw
     default, sweep = hnsw.efSearch, {}
     for ef in (32, 64, 256):

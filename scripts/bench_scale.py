@@ -78,7 +78,7 @@ def _markdown(data: dict) -> str:
         "Corpus: real multilingual-e5-small vectors of the NorQuAD corpus (1,347 chunks and 9,398",
         "two-sentence windows), padded past 10,745 vectors with synthetic vectors drawn from a Gaussian",
         "with the real vectors' mean and covariance. Queries: 200 NorQuAD test questions, one at a",
-        "time, k=10. Recall@10 is against FAISS exact search on the same vectors. Memory is the",
+        "time on one thread (OpenMP threads = 1; building uses both cores), k=10. Recall@10 is against FAISS exact search on the same vectors. Memory is the",
         "growth of the process's resident memory while building (vectors themselves included).", "",
         "| vectors | engine | real vectors | build s | vectors/s | memory MB | p50 ms | p95 ms | recall@10 |",
         "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
