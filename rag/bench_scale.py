@@ -27,6 +27,7 @@ ENGINES = ("faiss-flat", "faiss-hnsw", "milvus-lite-hnsw")
 K = 10
 QUERIES = 200
 SYNTHETIC_SEED = 20261
+SYNTHETIC_SPREAD = 0.5
 
 
 def cache_folder(settings: Settings) -> Path:
@@ -54,19 +55,25 @@ def real_vectors(settings: Settings) -> tuple[np.ndarray, np.ndarray]:
 
 
 def corpus(real: np.ndarray, size: int) -> tuple[np.ndarray, int]:
-    """`size` unit vectors: the real ones first, then synthetic ones like them; and how many are real."""
+    """`size` unit vectors: the real ones first, then synthetic ones like them; and how many are real.
+
+    A synthetic vector is a real one plus Gaussian noise shaped by the real vectors' covariance
+    (at half their spread), normalised: a paraphrase-like neighbour, so the corpus keeps the
+    topical clusters of real text. Independent draws from that Gaussian would be structureless
+    (every point nearly as far as any other), which no real corpus is.
+    """
     if size <= len(real):
         return real[:size].copy(), size
-    mean = real.mean(axis=0)
     # Eigen-decomposition rather than Cholesky: the covariance of 384-d e5 vectors is near-singular.
     values, basis = np.linalg.eigh(np.cov(real, rowvar=False))
-    transform = basis * np.sqrt(np.clip(values, 0, None))
+    transform = basis * np.sqrt(np.clip(values, 0, None)) * SYNTHETIC_SPREAD
     random = np.random.default_rng(SYNTHETIC_SEED)
     vectors = np.empty((size, real.shape[1]), dtype=np.float32)
     vectors[: len(real)] = real
     for start in range(len(real), size, 100_000):
         stop = min(start + 100_000, size)
-        drawn = mean + random.standard_normal((stop - start, real.shape[1])) @ transform.T
+        parents = real[random.integers(0, len(real), stop - start)]
+        drawn = parents + random.standard_normal((stop - start, real.shape[1])) @ transform.T
         vectors[start:stop] = drawn / np.linalg.norm(drawn, axis=1, keepdims=True)
     return vectors, len(real)
 
@@ -156,7 +163,7 @@ def _ef_sweep(store, queries: np.ndarray, truth: np.ndarray) -> dict:
     """p95 and recall of the same HNSW graph at other efSearch values (search-time only)."""
     hnsw = faiss.downcast_index(store.index.index).hnsw
     default, sweep = hnsw.efSearch, {}
-    for ef in (32, 64, 256):
+    for ef in (32, 64, 256, 512, 1024):
         hnsw.efSearch = ef
         figures = measure(store, queries, truth)
         sweep[ef] = {"p95_ms": figures["p95_ms"], "recall_at_10": figures["recall_at_10"]}
