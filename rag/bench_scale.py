@@ -163,7 +163,7 @@ def _ef_sweep(store, queries: np.ndarray, truth: np.ndarray) -> dict:
     """p95 and recall of the same HNSW graph at other efSearch values (search-time only)."""
     hnsw = faiss.downcast_index(store.index.index).hnsw
     default, sweep = hnsw.efSearch, {}
-    for ef in (32, 64, 256, 512, 1024):
+    for ef in (64, 128, 256, 1024):
         hnsw.efSearch = ef
         figures = measure(store, queries, truth)
         sweep[ef] = {"p95_ms": figures["p95_ms"], "recall_at_10": figures["recall_at_10"]}

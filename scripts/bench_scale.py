@@ -92,7 +92,7 @@ def _markdown(data: dict) -> str:
         lines.append(f"| {r['size']:,} | {r['engine']} | {r['real_vectors']:,} | {r['build_s']:.1f} | "
                      f"{r['vectors_per_s']:,.0f} | {r['memory_mb']:,.0f} | {r['p50_ms']:.2f} | {r['p95_ms']:.2f} | "
                      f"{r['recall_at_10']:.3f} |")
-    lines += ["", "FAISS HNSW (M=16, efConstruction=100) at other efSearch values, same graph:", "",
+    lines += ["", "FAISS HNSW (M=32, efConstruction=200) at other efSearch values, same graph:", "",
               "| vectors | efSearch | p95 ms | recall@10 |", "|---:|---:|---:|---:|"]
     for r in data["results"]:
         for ef, figures in r.get("by_ef_search", {}).items():

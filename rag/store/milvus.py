@@ -28,8 +28,9 @@ if TYPE_CHECKING:
     from rag.settings import Settings
 
 KINDS = {"flat": "FLAT", "hnsw": "HNSW"}
-DEFAULT_BUILD_PARAMS = {"HNSW": {"M": 16, "efConstruction": 100}, "IVF_FLAT": {"nlist": 1024}}
-DEFAULT_SEARCH_PARAMS = {"HNSW": {"ef": 128}, "IVF_FLAT": {"nprobe": 32}}
+# The FAISS store's HNSW parameters (see faiss_store.py), so both engines answer alike.
+DEFAULT_BUILD_PARAMS = {"HNSW": {"M": 32, "efConstruction": 200}, "IVF_FLAT": {"nlist": 1024}}
+DEFAULT_SEARCH_PARAMS = {"HNSW": {"ef": 512}, "IVF_FLAT": {"nprobe": 32}}
 MAX_DOC_ID = 512
 MAX_SECTION_DEPTH = 32
 BATCH = 2000  # rows per insert/get call: well under gRPC's message size limit
