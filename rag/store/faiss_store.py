@@ -17,7 +17,7 @@ from rag.store import STORE_FILE, Filters, Label
 
 KINDS = ("flat", "hnsw")
 # bench/scale.md (`make bench-scale`) at 1M vectors: M=32, efConstruction=200 reach recall@10
-# 0.93 where M=16, efConstruction=100 reach 0.80, and still build at ~4,000 vectors/s, far
+# 0.93 where M=16, efConstruction=100 reach 0.80, and still build at ~2,900 vectors/s, far
 # faster than embedding; efSearch=512 costs about 1.5 ms p95 per query.
 HNSW_NEIGHBOURS = 32
 HNSW_EF_CONSTRUCTION = 200
