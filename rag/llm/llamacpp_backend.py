@@ -11,6 +11,7 @@ two cores: keep `llm_timeout` above that.
 """
 from __future__ import annotations
 
+import atexit
 import threading
 import time
 from dataclasses import dataclass
@@ -37,6 +38,15 @@ class _LoadedModel:
 
 _loaded: dict[tuple[str, int, int], _LoadedModel] = {}
 _loading = threading.Lock()
+
+
+@atexit.register
+def _close_models() -> None:
+    # Freed while llama_cpp's module globals still exist: left to the garbage collector at
+    # interpreter exit, Llama.__del__ runs after them and prints a TypeError traceback.
+    for loaded in _loaded.values():
+        loaded.llama.close()
+    _loaded.clear()
 
 
 def models_dir(settings) -> Path:
