@@ -23,7 +23,9 @@ from rag.store import VectorStore
 from rag.suites import load_suite
 from rag.windows import window_spans, window_texts
 
-ENGINES = ("faiss-flat", "faiss-hnsw", "milvus-lite-hnsw")
+ENGINES = ("faiss-flat", "faiss-ivf", "faiss-hnsw", "milvus-lite-ivf")
+# Values of each approximate FAISS index's search-time knob tried on the same build.
+SWEEPS = {"faiss-ivf": (16, 32, 64, 256, 512), "faiss-hnsw": (64, 128, 256, 1024)}
 K = 10
 QUERIES = 200
 SYNTHETIC_SEED = 20261
@@ -106,7 +108,8 @@ def new_store(engine: str, dim: int, folder: Path) -> VectorStore:
         return FaissStore(dim, engine.removeprefix("faiss-"))
     from rag.store.milvus import MilvusConfig, MilvusStore
 
-    return MilvusStore.create(MilvusConfig(str(folder / "milvus.db"), timeout=60), dim, "hnsw", "bench")
+    config = MilvusConfig(str(folder / "milvus.db"), timeout=60)
+    return MilvusStore.create(config, dim, engine.removeprefix("milvus-lite-"), "bench")
 
 
 def build(store: VectorStore, vectors: np.ndarray, ids: np.ndarray, warmup: np.ndarray) -> float:
@@ -152,20 +155,43 @@ def run_case(settings: Settings, engine: str, size: int) -> dict:
     # concurrent users with concurrent single-threaded searches.
     faiss.omp_set_num_threads(1)
     figures = measure(store, queries, truth)
-    if engine == "faiss-hnsw":
-        figures["by_ef_search"] = _ef_sweep(store, queries, truth)
-    return {"engine": engine, "size": size, "real_vectors": real_count, "build_s": seconds,
+    if engine in SWEEPS:
+        figures["sweep"] = _sweep(store, engine, queries, truth)
+    return {"engine": engine, "size": size, "index": index_parameters(store, engine),
+            "real_vectors": real_count, "build_s": seconds,
             "vectors_per_s": size / seconds, "memory_mb": rss_mb() - baseline, "peak_rss_mb": peak_rss_mb(),
             "threads": os.cpu_count(), **figures}
 
 
-def _ef_sweep(store, queries: np.ndarray, truth: np.ndarray) -> dict:
-    """p95 and recall of the same HNSW graph at other efSearch values (search-time only)."""
-    hnsw = faiss.downcast_index(store.index.index).hnsw
-    default, sweep = hnsw.efSearch, {}
-    for ef in (64, 128, 256, 1024):
-        hnsw.efSearch = ef
+def index_parameters(store, engine: str) -> str:
+    """The index as built, in its own library's words (e.g. "nlist 4000, nprobe 128")."""
+    if engine == "faiss-flat":
+        return "exact"
+    if engine.startswith("milvus-"):
+        from rag.store.milvus import DEFAULT_BUILD_PARAMS, DEFAULT_SEARCH_PARAMS
+
+        params = {**DEFAULT_BUILD_PARAMS[store.index_type], **DEFAULT_SEARCH_PARAMS[store.index_type]}
+        return f"{store.index_type} " + ", ".join(f"{name} {value}" for name, value in params.items())
+    knob, _ = _knob(store, engine)
+    if engine == "faiss-ivf":
+        return f"nlist {knob.nlist}, nprobe {knob.nprobe}"
+    return f"M {knob.nb_neighbors(1)}, efConstruction {knob.efConstruction}, efSearch {knob.efSearch}"
+
+
+def _sweep(store, engine: str, queries: np.ndarray, truth: np.ndarray) -> dict:
+    """p95 and recall of the same index at other values of its search-time knob."""
+    knob, attribute = _knob(store, engine)
+    default, sweep = getattr(knob, attribute), {}
+    for value in SWEEPS[engine]:
+        setattr(knob, attribute, value)
         figures = measure(store, queries, truth)
-        sweep[ef] = {"p95_ms": figures["p95_ms"], "recall_at_10": figures["recall_at_10"]}
-    hnsw.efSearch = default
-    return sweep
+        sweep[value] = {"p95_ms": figures["p95_ms"], "recall_at_10": figures["recall_at_10"]}
+    setattr(knob, attribute, default)
+    return {"parameter": attribute, "default": default, "values": sweep}
+
+
+def _knob(store, engine: str) -> tuple[object, str]:
+    """The object and attribute holding an approximate index's search-time knob."""
+    if engine == "faiss-ivf":
+        return faiss.extract_index_ivf(store.index), "nprobe"
+    return faiss.downcast_index(store.index.index).hnsw, "efSearch"

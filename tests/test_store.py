@@ -1,4 +1,4 @@
-"""Vector stores: the same tests for FAISS (flat, HNSW) and Milvus Lite (flat, HNSW).
+"""Vector stores: the same tests for FAISS (flat, IVF, HNSW) and Milvus Lite (flat, IVF, HNSW).
 
 add, replace, remove, search, filters in the engine, save then load (Milvus: reconnect,
 also from another process), and clear errors for unusable settings.
@@ -10,13 +10,14 @@ import sys
 import textwrap
 from pathlib import Path
 
+import faiss
 import numpy as np
 import pytest
 
 from rag.store import Filters, load_store, make_store, release_store
 from rag.store.milvus import MilvusConfig, MilvusStore, MilvusStoreError, connect, filter_expression
 
-STORES = ["faiss-flat", "faiss-hnsw", "milvus-flat", "milvus-hnsw"]
+STORES = ["faiss-flat", "faiss-ivf", "faiss-hnsw", "milvus-flat", "milvus-ivf", "milvus-hnsw"]
 
 
 def unit_vectors(count, dim=16, seed=0):
@@ -88,14 +89,14 @@ def test_section_prefix_is_a_whole_heading_not_a_string_prefix(new_store):
     assert found[0].tolist() == [1, -1]
 
 
-def test_auto_kind_switches_to_hnsw_past_threshold():
-    assert make_store("auto", 8, size_hint=10, hnsw_threshold=100).kind == "flat"
-    assert make_store("auto", 8, size_hint=100, hnsw_threshold=100).kind == "hnsw"
+def test_auto_kind_switches_to_ivf_past_threshold():
+    assert make_store("auto", 8, size_hint=10, approximate_threshold=100).kind == "flat"
+    assert make_store("auto", 8, size_hint=100, approximate_threshold=100).kind == "ivf"
 
 
 def test_unknown_kind_and_mismatched_files_fail_clearly(tmp_path):
     with pytest.raises(ValueError, match="unknown FAISS index kind"):
-        make_store("ivf", 8)
+        make_store("ivf-pq", 8)
     store = make_store("flat", 8)
     store.add(np.arange(3), unit_vectors(3, 8))
     store.save(tmp_path)
@@ -147,3 +148,45 @@ def test_milvus_bad_index_params_name_the_setting(tmp_path):
     config = MilvusConfig(str(tmp_path / "milvus.db"), build_params="{M: 16}")
     with pytest.raises(MilvusStoreError, match="milvus_index_params"):
         MilvusStore.create(config, 8, "hnsw", "v-x")
+
+
+def clustered_vectors(count, dim=32, clusters=200, seed=5):
+    """Unit vectors around `clusters` random centres: the topical structure IVF relies on."""
+    random = np.random.default_rng(seed)
+    centres = random.normal(size=(clusters, dim))
+    vectors = centres[random.integers(0, clusters, count)] + 0.4 * random.normal(size=(count, dim))
+    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_ivf_is_approximate_but_finds_nearly_all_exact_neighbours():
+    vectors, queries = clustered_vectors(20_000), clustered_vectors(100, seed=6)
+    ids = np.arange(1, 20_001)
+    exact, ivf = make_store("flat", 32), make_store("ivf", 32)
+    for store in (exact, ivf):
+        store.add(ids, vectors)
+    _, expected = exact.search(queries, 10)
+    _, found = ivf.search(queries, 10)
+    lists = faiss.extract_index_ivf(ivf.index)
+    assert lists.nprobe < lists.nlist  # not an exhaustive scan in disguise
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found.tolist(), expected.tolist())])
+    assert recall >= 0.95
+
+
+def test_ivf_retrains_when_the_corpus_has_doubled_and_keeps_its_clusters_on_disk(tmp_path):
+    vectors = clustered_vectors(8_000)
+    store = make_store("ivf", 32)
+    store.add(np.arange(1, 2_001), vectors[:2_000])
+    small = faiss.extract_index_ivf(store.index).nlist
+    store.add(np.arange(2_001, 3_001), vectors[2_000:3_000])  # grown by half: same clusters
+    assert faiss.extract_index_ivf(store.index).nlist == small
+    store.add(np.arange(3_001, 8_001), vectors[3_000:])  # more than doubled: retrained
+    large = faiss.extract_index_ivf(store.index).nlist
+    assert large > small and store.index.ntotal == 8_000
+    store.remove(np.arange(1, 101))
+    _, found = store.search(vectors[:100], 1)
+    assert store.index.ntotal == 7_900 and found.min() > 100
+    store.save(tmp_path)
+    loaded = load_store(tmp_path)
+    assert loaded._index is not None and faiss.extract_index_ivf(loaded.index).nlist == large
+    _, again = loaded.search(vectors[500:501], 1)
+    assert again[0, 0] == 501

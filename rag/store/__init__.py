@@ -77,28 +77,28 @@ class VectorStore(Protocol):
         """Number of stored vectors."""
 
 
-def resolve_kind(kind: str, size_hint: int, hnsw_threshold: int) -> str:
-    """ "flat" or "hnsw"; "auto" picks HNSW from `hnsw_threshold` vectors on."""
+def resolve_kind(kind: str, size_hint: int, approximate_threshold: int) -> str:
+    """ "flat", "ivf" or "hnsw"; "auto" is exact below `approximate_threshold` vectors and IVF from there."""
     if kind == "auto":
-        return "hnsw" if size_hint >= hnsw_threshold else "flat"
+        return "ivf" if size_hint >= approximate_threshold else "flat"
     return kind
 
 
-def make_store(kind: str, dim: int, size_hint: int = 0, hnsw_threshold: int = 200_000) -> VectorStore:
-    """A new empty FAISS store: "flat" (exact), "hnsw" (approximate) or "auto" (by size)."""
+def make_store(kind: str, dim: int, size_hint: int = 0, approximate_threshold: int = 200_000) -> VectorStore:
+    """A new empty FAISS store: "flat" (exact), "ivf" or "hnsw" (approximate), or "auto" (by size)."""
     from rag.store.faiss_store import FaissStore
 
-    return FaissStore(dim, resolve_kind(kind, size_hint, hnsw_threshold))
+    return FaissStore(dim, resolve_kind(kind, size_hint, approximate_threshold))
 
 
 def store_for_settings(settings: "Settings", dim: int, size_hint: int, version: str) -> VectorStore:
     """A new empty store of the configured backend; `version` names a Milvus collection."""
     if settings.vector_store == "faiss":
-        return make_store(settings.vector_index, dim, size_hint, settings.hnsw_threshold)
+        return make_store(settings.vector_index, dim, size_hint, settings.approximate_threshold)
     if settings.vector_store == "milvus":
         from rag.store.milvus import MilvusConfig, MilvusStore
 
-        kind = resolve_kind(settings.vector_index, size_hint, settings.hnsw_threshold)
+        kind = resolve_kind(settings.vector_index, size_hint, settings.approximate_threshold)
         return MilvusStore.create(MilvusConfig.from_settings(settings), dim, kind, version)
     from rag.settings import SettingsError
 

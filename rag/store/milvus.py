@@ -27,10 +27,11 @@ if TYPE_CHECKING:
 
     from rag.settings import Settings
 
-KINDS = {"flat": "FLAT", "hnsw": "HNSW"}
-# The FAISS store's HNSW parameters (see faiss_store.py), so both engines answer alike.
+KINDS = {"flat": "FLAT", "ivf": "IVF_FLAT", "hnsw": "HNSW"}
+# The FAISS store's parameters (see faiss_store.py), so both engines answer alike. Milvus
+# trains IVF per sealed segment (up to ~1M of these vectors), hence a fixed nlist.
 DEFAULT_BUILD_PARAMS = {"HNSW": {"M": 32, "efConstruction": 200}, "IVF_FLAT": {"nlist": 1024}}
-DEFAULT_SEARCH_PARAMS = {"HNSW": {"ef": 512}, "IVF_FLAT": {"nprobe": 32}}
+DEFAULT_SEARCH_PARAMS = {"HNSW": {"ef": 512}, "IVF_FLAT": {"nprobe": 128}}
 MAX_DOC_ID = 512
 MAX_SECTION_DEPTH = 32
 BATCH = 2000  # rows per insert/get call: well under gRPC's message size limit
@@ -46,7 +47,7 @@ class MilvusConfig:
 
     uri: str
     collection_prefix: str = "rag_chunks"
-    index_type: str = ""            # "" follows the store kind: FLAT (exact) or HNSW
+    index_type: str = ""            # "" follows the store kind: FLAT (exact), IVF_FLAT or HNSW
     build_params: str = ""          # JSON; "" uses DEFAULT_BUILD_PARAMS
     search_params: str = ""         # JSON; "" uses DEFAULT_SEARCH_PARAMS
     timeout: float = 10.0
@@ -129,7 +130,7 @@ class MilvusStore:
 
     @property
     def index_type(self) -> str:
-        """The Milvus index type: the configured one, or FLAT/HNSW by kind."""
+        """The Milvus index type: the configured one, or FLAT/IVF_FLAT/HNSW by kind."""
         return self.config.index_type.upper() or KINDS[self.kind]
 
     def _schema(self):
