@@ -247,9 +247,12 @@ def _write(settings, embedder, documents, embedded: _Embedded, previous) -> None
     write_documents(building, documents)
     write_chunks(building, chunks)
     store = store_for_settings(settings, embedded.vectors.shape[1], len(chunks), published_name(building))
+    (building / "vectors").mkdir()
+    # Say where the vectors live before filling them: if this build dies now, pruning the
+    # unfinished version follows this pointer and drops its Milvus collection too.
+    store.save(building / "vectors")
     labels = [(c.doc_id, c.section_path) for c in chunks]
     store.add(np.array([vector_id(c.id) for c in chunks], dtype=np.int64), embedded.vectors, labels)
-    (building / "vectors").mkdir()
     store.save(building / "vectors")
     embedded.windows.save(building)
     LexicalIndex.build(chunks).save(building / "lexical")

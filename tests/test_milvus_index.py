@@ -80,3 +80,25 @@ def test_index_build_and_updates_publish_one_collection_per_version(tmp_path, se
     collections = set(connect(uri, 10).list_collections())
     assert first.manifest["store"]["collection"] not in collections, "the pruned version's collection is dropped"
     assert collections == live
+
+
+def test_a_build_that_dies_while_filling_its_collection_leaves_nothing_behind(
+        tmp_path, settings_factory, embedder, monkeypatch):
+    uri = str(tmp_path / "milvus.db")
+    corpus = _corpus(tmp_path / "corpus", "Politiet har for lite ressurser.")
+    settings = settings_factory(corpus_dir=corpus, vector_store="milvus", milvus_uri=uri)
+    build_index(settings, embedder, **QUIET)
+    published = set(connect(uri, 10).list_collections())
+
+    def dies(self, *args, **kwargs):
+        raise KeyboardInterrupt  # as if the process were stopped while inserting
+    _corpus(corpus, "Politiet har for få folk.")
+    with monkeypatch.context() as patch:
+        patch.setattr(MilvusStore, "add", dies)
+        with pytest.raises(KeyboardInterrupt):
+            update_index(settings, embedder, **QUIET)
+    orphans = set(connect(uri, 10).list_collections()) - published
+    assert len(orphans) == 1 and list(settings.index_dir.glob(".building-*"))
+    assert update_index(settings, embedder, **QUIET).changed
+    left = set(connect(uri, 10).list_collections())
+    assert not orphans & left and len(left) == 2 and not list(settings.index_dir.glob(".building-*"))
