@@ -25,7 +25,7 @@ from rag.index_files import (
 from rag.ingest import load_corpus
 from rag.lexical import LexicalIndex
 from rag.settings import Settings
-from rag.store import VectorStore, load_store, store_for_settings
+from rag.store import VectorStore, load_store, resolve_kind, store_for_settings
 from rag.types import Chunk, Document
 from rag.windows import WindowTable, window_spans, window_texts
 
@@ -254,7 +254,8 @@ def _write(settings, embedder, documents, embedded: _Embedded, previous) -> None
     labels = [(c.doc_id, c.section_path) for c in chunks]
     store.add(np.array([vector_id(c.id) for c in chunks], dtype=np.int64), embedded.vectors, labels)
     store.save(building / "vectors")
-    embedded.windows.save(building)
+    window_kind = resolve_kind(settings.vector_index, len(embedded.windows.rows), settings.approximate_threshold)
+    embedded.windows.with_search_index(window_kind).save(building)
     LexicalIndex.build(chunks).save(building / "lexical")
     write_json(building / MANIFEST, _manifest(settings, embedder, documents, chunks, store, previous))
     publish(settings.index_dir, building)

@@ -137,3 +137,17 @@ def _vid(chunk):
     from rag.index import vector_id
 
     return vector_id(chunk.id)
+
+
+def test_past_the_threshold_chunks_and_windows_get_approximate_indexes(seed_index, settings_factory, embedder):
+    settings = settings_factory(approximate_threshold=1)
+    build_index(settings, embedder, **QUIET)
+    index = load_index(settings.index_dir)
+    assert index.store.kind == "ivf" and index.windows.search_index.kind == "ivf"
+    assert (index.folder / "windows" / "ivf.faiss").is_file()
+    assert np.array_equal(index.windows.vectors, seed_index.windows.vectors)
+    # At the seeds' size IVF probes every list, so answers must equal exact search's.
+    approximate, exact = Retriever(index, embedder), Retriever(seed_index, embedder)
+    for question in ("what did the police say about lack of resources?", "Hva er Rusreformen?"):
+        assert ([h.chunk.id for h in approximate.search(question, k=10).hits]
+                == [h.chunk.id for h in exact.search(question, k=10).hits])
