@@ -6,6 +6,7 @@ from pathlib import Path
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from rag.chunking import chunk_document
@@ -15,6 +16,14 @@ REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
 OPED = "000_3c243a1dc653bf97"
 REPORT = "001_c462c3b4caaabb4f"
+
+
+def clustered_vectors(count: int, dim: int = 32, clusters: int = 200, seed: int = 5) -> np.ndarray:
+    """Unit vectors around random centres: the topical structure approximate indexes rely on."""
+    random = np.random.default_rng(seed)
+    centres = random.normal(size=(clusters, dim))
+    vectors = centres[random.integers(0, clusters, count)] + 0.4 * random.normal(size=(count, dim))
+    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ import faiss
 import numpy as np
 import pytest
 
+from conftest import clustered_vectors
 from rag.store import Filters, load_store, make_store, release_store
 from rag.store.milvus import MilvusConfig, MilvusStore, MilvusStoreError, connect, filter_expression
 
@@ -148,14 +149,6 @@ def test_milvus_bad_index_params_name_the_setting(tmp_path):
     config = MilvusConfig(str(tmp_path / "milvus.db"), build_params="{M: 16}")
     with pytest.raises(MilvusStoreError, match="milvus_index_params"):
         MilvusStore.create(config, 8, "hnsw", "v-x")
-
-
-def clustered_vectors(count, dim=32, clusters=200, seed=5):
-    """Unit vectors around `clusters` random centres: the topical structure IVF relies on."""
-    random = np.random.default_rng(seed)
-    centres = random.normal(size=(clusters, dim))
-    vectors = centres[random.integers(0, clusters, count)] + 0.4 * random.normal(size=(count, dim))
-    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
 
 
 def test_ivf_is_approximate_but_finds_nearly_all_exact_neighbours():

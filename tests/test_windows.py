@@ -4,16 +4,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from conftest import clustered_vectors
 from rag.windows import WindowTable
 
 
-def clustered_windows(count, dim=32, seed=7):
-    random = np.random.default_rng(seed)
-    centres = random.normal(size=(300, dim))
-    vectors = centres[random.integers(0, 300, count)] + 0.4 * random.normal(size=(count, dim))
-    vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
-    rows = np.repeat(np.arange(count // 4), 4)  # four windows per chunk
-    return WindowTable(rows, np.zeros((count, 2), np.int64), vectors)
+def clustered_windows(count, seed=7):
+    """`count` windows, four per chunk, clustered like text."""
+    rows = np.repeat(np.arange(count // 4), 4)
+    return WindowTable(rows, np.zeros((count, 2), np.int64), clustered_vectors(count, clusters=300, seed=seed))
 
 
 def test_an_ivf_index_over_windows_finds_nearly_the_chunks_an_exact_scan_finds(tmp_path):
