@@ -125,7 +125,11 @@ class MilvusStore:
         store = cls(config, client, collection_name(config.collection_prefix, version), dim, kind)
         if client.has_collection(store.collection):
             client.drop_collection(store.collection)
-        client.create_collection(store.collection, schema=store._schema(), index_params=store._index_params())
+        # Session: this process reads its own writes at once. pymilvus defaults to Bounded, which a
+        # server honours (writes show up seconds later; Milvus Lite answers as if Strong), and
+        # Strong makes every server search wait for the next time tick (~200 ms).
+        client.create_collection(store.collection, schema=store._schema(), index_params=store._index_params(),
+                                 consistency_level="Session")
         return store
 
     @property
@@ -151,7 +155,9 @@ class MilvusStore:
         return params
 
     def __len__(self) -> int:
-        rows = self.client.query(self.collection, filter="", output_fields=["count(*)"])
+        # Strong: counts writes of other processes too (load() checks store.json against this),
+        # and makes the server catch up with them before this process's later searches.
+        rows = self.client.query(self.collection, filter="", output_fields=["count(*)"], consistency_level="Strong")
         return int(rows[0]["count(*)"])
 
     def add(self, ids: np.ndarray, vectors: np.ndarray, labels: Sequence[Label] | None = None) -> None:
@@ -171,6 +177,9 @@ class MilvusStore:
         ids = [int(i) for i in np.asarray(ids, dtype=np.int64)]
         for start in range(0, len(ids), BATCH):
             self.client.delete(self.collection, ids=ids[start:start + BATCH])
+        # A Milvus 2.3 server returns no timestamp for a delete, so Session reads would not wait
+        # for it; a Strong read makes the server apply the deletes before remove() returns.
+        len(self)
 
     def search(self, queries: np.ndarray, k: int, filters: Filters | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Top-k (scores, ids) per query row; the filter runs in Milvus."""
