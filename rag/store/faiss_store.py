@@ -145,7 +145,12 @@ class FaissStore:
         lists = ivf_lists(len(self))
         ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(self.dim), self.dim, lists, faiss.METRIC_INNER_PRODUCT)
         ivf.nprobe = min(IVF_PROBES, lists)
-        ivf.train(self._training_sample(lists * IVF_TRAINING_PER_LIST))
+        sample = self._training_sample(lists * IVF_TRAINING_PER_LIST)
+        if lists == 1:  # one list holds everything: its centre needs no k-means (which warns on few points)
+            ivf.quantizer.add(sample.mean(axis=0, keepdims=True))
+            ivf.is_trained = True
+        else:
+            ivf.train(sample)
         self._trained_on = len(self)
         # IVF keeps the ids itself (and removes by them), so it needs no IndexIDMap around it.
         return ivf
@@ -166,7 +171,7 @@ class FaissStore:
         (folder / "labels.json").write_text(json.dumps(labels, ensure_ascii=False), encoding="utf-8")
         info = {"backend": "faiss", "kind": self.kind, "dim": self.dim, "count": len(self)}
         (folder / STORE_FILE).write_text(json.dumps(info))
-        if self.kind != "flat":
+        if self.kind != "flat" and len(self):  # an empty store's index is made when vectors come
             faiss.write_index(self.index, str(folder / f"{self.kind}.faiss"))
 
     @classmethod
