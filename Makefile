@@ -42,5 +42,5 @@ models: $(STAMP)  # the 1.1 GB Qwen2.5-Coder-1.5B GGUF for `--backend llamacpp`
 	$(PY) scripts/fetch_gguf.py
 
 .PHONY: bench-scale
-bench-scale: $(STAMP)  # FAISS exact / HNSW and Milvus Lite at 10k-1M vectors (about an hour on 2 cores)
+bench-scale: $(STAMP)  # FAISS exact / IVF / HNSW and Milvus Lite IVF at 10k-1M vectors (about 20 min on 2 cores)
 	$(PY) scripts/bench_scale.py

@@ -39,9 +39,9 @@ class Settings:
     embedding_batch_size: int = 16
     # "flat" (exact), "ivf" or "hnsw" (approximate), or "auto" (ivf from approximate_threshold vectors).
     vector_index: str = "auto"
-    # bench/scale.md: exact search costs ~6 ms p95 per 100k vectors; past 200k it would cost more
-    # than embedding the question. IVF stays near 1-3 ms p95 with recall@10 >= 0.99 up to 1M
-    # and builds 7x faster than HNSW, whose recall at 1M was lower (0.93).
+    # bench/scale.md: exact search costs ~5 ms p95 per 100k vectors (10 ms at 200k, against
+    # 15 ms to embed the question). IVF stays at 1-3.3 ms p95 with recall@10 >= 0.988 up to 1M
+    # and builds 4x faster than HNSW, whose recall at 1M was lower (0.926).
     approximate_threshold: int = 200_000
     # Where vectors live: "faiss" (in the index folder) or "milvus" (a Milvus collection per index version).
     vector_store: str = "faiss"

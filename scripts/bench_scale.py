@@ -1,6 +1,6 @@
 """Scaling benchmark: FAISS exact, IVF and HNSW, and Milvus Lite, from 10k to 1M chunks.
 
-    python scripts/bench_scale.py                       # all sizes and engines (about 40 min on 2 cores)
+    python scripts/bench_scale.py                       # all sizes and engines (about 20 min on 2 cores)
     python scripts/bench_scale.py --sizes 10000,100000 --engines faiss-flat,faiss-ivf
 
 Writes bench/scale.json, bench/scale.md and bench/scale.png. Each case runs in its own

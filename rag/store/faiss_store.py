@@ -18,14 +18,14 @@ from rag.store import STORE_FILE, Filters, Label
 
 KINDS = ("flat", "ivf", "hnsw")
 # bench/scale.md (`make bench-scale`) at 1M vectors: M=32, efConstruction=200 reach recall@10
-# 0.93 where M=16, efConstruction=100 reach 0.80, and still build at ~2,900 vectors/s, far
+# 0.93 where M=16, efConstruction=100 reach 0.80, and still build at ~4,000 vectors/s, far
 # faster than embedding; efSearch=512 costs about 1.5 ms p95 per query.
 HNSW_NEIGHBOURS = 32
 HNSW_EF_CONSTRUCTION = 200
 HNSW_EF_SEARCH = 512
 # IVF (inverted lists of k-means clusters): about 4*sqrt(n) lists, as the FAISS guidelines
 # advise, each trained on up to 64 sample vectors (FAISS warns below 39). bench/scale.md at
-# 1M vectors: 128 probed lists reach recall@10 0.998 at ~3 ms p95; building is 52 s.
+# 1M vectors: 128 probed lists reach recall@10 0.997 at 3.3 ms p95; building takes 58 s.
 IVF_PROBES = 128
 IVF_MIN_TRAINING_PER_LIST = 39
 IVF_TRAINING_PER_LIST = 64
