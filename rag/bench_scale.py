@@ -2,8 +2,9 @@
 
 Corpus vectors: real e5 embeddings of the NorQuAD corpus (every chunk and every two-sentence
 window of it, as the index embeds them), padded for larger sizes with synthetic vectors drawn
-from a Gaussian with the real vectors' mean and covariance, then normalised. Queries: real e5
-embeddings of NorQuAD test questions. Everything is cached under `<cache_dir>/bench-scale`.
+around them (see `corpus`). Queries: real e5 embeddings of NorQuAD test questions. Everything
+is cached under `<cache_dir>/bench-scale`. A Milvus server is benchmarked too when
+RAG_BENCH_MILVUS_URI names one (its collections are dropped after each case).
 """
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ from rag.store import VectorStore
 from rag.suites import load_suite
 from rag.windows import window_spans, window_texts
 
-ENGINES = ("faiss-flat", "faiss-ivf", "faiss-hnsw", "milvus-lite-ivf")
+ENGINES = ("faiss-flat", "faiss-ivf", "faiss-hnsw", "milvus-lite-ivf", "milvus-server-ivf")
+SERVER_URI_VARIABLE = "RAG_BENCH_MILVUS_URI"
 # Values of each approximate FAISS index's search-time knob tried on the same build.
 SWEEPS = {"faiss-ivf": (16, 32, 64, 256, 512), "faiss-hnsw": (64, 128, 256, 1024)}
 K = 10
@@ -108,8 +110,17 @@ def new_store(engine: str, dim: int, folder: Path) -> VectorStore:
         return FaissStore(dim, engine.removeprefix("faiss-"))
     from rag.store.milvus import MilvusConfig, MilvusStore
 
-    config = MilvusConfig(str(folder / "milvus.db"), timeout=60)
-    return MilvusStore.create(config, dim, engine.removeprefix("milvus-lite-"), "bench")
+    kind = engine.rsplit("-", 1)[1]
+    if engine.startswith("milvus-lite-"):
+        return MilvusStore.create(MilvusConfig(str(folder / "milvus.db"), timeout=60), dim, kind, "bench")
+    if not os.environ.get(SERVER_URI_VARIABLE):
+        raise RuntimeError(f"{engine} needs a Milvus server: set {SERVER_URI_VARIABLE}=http://host:19530")
+    return MilvusStore.create(MilvusConfig(os.environ[SERVER_URI_VARIABLE], "rag_bench", timeout=60), dim, kind, "bench")
+
+
+def available_engines() -> tuple[str, ...]:
+    """The engines this machine can run: Milvus server ones only when a server is named."""
+    return tuple(e for e in ENGINES if not e.startswith("milvus-server-") or os.environ.get(SERVER_URI_VARIABLE))
 
 
 def build(store: VectorStore, vectors: np.ndarray, ids: np.ndarray, warmup: np.ndarray) -> float:
@@ -119,8 +130,18 @@ def build(store: VectorStore, vectors: np.ndarray, ids: np.ndarray, warmup: np.n
         store.add(ids[start:start + 100_000], vectors[start:start + 100_000])
     if hasattr(store, "client"):
         store.client.flush(store.collection)
+        _wait_for_index(store)
     store.search(warmup[None, :], K)
     return time.perf_counter() - started
+
+
+def _wait_for_index(store, poll_s: float = 1.0) -> None:
+    """Until Milvus has indexed every flushed row (a server builds indexes in the background)."""
+    while True:
+        state = store.client.describe_index(store.collection, "vector")
+        if state.get("pending_index_rows", 0) == 0 and state.get("indexed_rows", 0) >= state.get("total_rows", 0):
+            return
+        time.sleep(poll_s)
 
 
 def measure(store: VectorStore, queries: np.ndarray, truth: np.ndarray) -> dict:
@@ -157,6 +178,8 @@ def run_case(settings: Settings, engine: str, size: int) -> dict:
     figures = measure(store, queries, truth)
     if engine in SWEEPS:
         figures["sweep"] = _sweep(store, engine, queries, truth)
+    if engine.startswith("milvus-server-"):  # a shared server keeps nothing of the benchmark
+        store.client.drop_collection(store.collection)
     return {"engine": engine, "size": size, "index": index_parameters(store, engine),
             "real_vectors": real_count, "build_s": seconds,
             "vectors_per_s": size / seconds, "memory_mb": rss_mb() - baseline, "peak_rss_mb": peak_rss_mb(),
@@ -171,7 +194,10 @@ def index_parameters(store, engine: str) -> str:
         from rag.store.milvus import DEFAULT_BUILD_PARAMS, DEFAULT_SEARCH_PARAMS
 
         params = {**DEFAULT_BUILD_PARAMS[store.index_type], **DEFAULT_SEARCH_PARAMS[store.index_type]}
-        return f"{store.index_type} " + ", ".join(f"{name} {value}" for name, value in params.items())
+        described = f"{store.index_type} " + ", ".join(f"{name} {value}" for name, value in params.items())
+        if engine.startswith("milvus-server-"):
+            described += f" (Milvus {store.client.get_server_version()})"
+        return described
     knob, _ = _knob(store, engine)
     if engine == "faiss-ivf":
         return f"nlist {knob.nlist}, nprobe {knob.nprobe}"
