@@ -147,7 +147,7 @@ class Answerer:
         result = self.retriever.search(search_query, k, filters)
         turn = _Turn(question, search_query, language or detect_language(question), result.hits, deadline=deadline)
         turn.timings["rewrite"] = (rewritten - started) * 1000
-        turn.timings["retrieve"] = (time.perf_counter() - started) * 1000
+        turn.timings["retrieve"] = (time.perf_counter() - rewritten) * 1000
         return turn
 
     def _generate(self, turn: _Turn, prompt: Prompt) -> Iterator:

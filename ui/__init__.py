@@ -1,4 +1,4 @@
-"""The Gradio web app over the `rag` library: `build_app` builds it, `serve` runs it (`rag serve`)."""
-from ui.app import build_app, serve
+"""The Gradio web app over the `rag` library: `ui.app.build_app` builds it, `ui.app.serve` runs it (`rag serve`).
 
-__all__ = ["build_app", "serve"]
+Nothing is imported here, so `ui.render` and the other pure modules load without Gradio.
+"""
