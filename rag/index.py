@@ -147,7 +147,7 @@ def update_index(settings: Settings, embedder: Embedder | None = None, progress:
             return report
         embedder = embedder or Embedder(settings)
         embedded = _chunks_and_vectors(settings, embedder, previous, documents, plan, report, progress)
-        _write(settings, embedder, documents, embedded, previous)
+        _write(settings, embedder, documents, embedded, previous, progress)
     report.total_chunks = len(embedded.chunks)
     report.seconds = time.perf_counter() - started
     return report
@@ -241,25 +241,34 @@ def _concatenate(first: _Embedded, second: _Embedded) -> _Embedded:
     return _Embedded(first.chunks + second.chunks, np.concatenate([first.vectors, second.vectors]), windows)
 
 
-def _write(settings, embedder, documents, embedded: _Embedded, previous) -> None:
-    chunks = embedded.chunks
+def _write(settings, embedder, documents, embedded: _Embedded, previous, progress) -> None:
     building = new_version_folder(settings.index_dir)
     write_documents(building, documents)
-    write_chunks(building, chunks)
+    write_chunks(building, embedded.chunks)
+    store = _write_vectors(settings, building, embedded, progress)
+    LexicalIndex.build(embedded.chunks).save(building / "lexical")
+    write_json(building / MANIFEST, _manifest(settings, embedder, documents, embedded.chunks, store, previous))
+    publish(settings.index_dir, building)
+    clear_checkpoints(settings.index_dir)
+
+
+def _write_vectors(settings, building: Path, embedded: _Embedded, progress) -> VectorStore:
+    """Chunk vectors into the configured store, window vectors (and their index) beside them."""
+    chunks = embedded.chunks
     store = store_for_settings(settings, embedded.vectors.shape[1], len(chunks), published_name(building))
     (building / "vectors").mkdir()
     # Say where the vectors live before filling them: if this build dies now, pruning the
     # unfinished version follows this pointer and drops its Milvus collection too.
     store.save(building / "vectors")
+    progress(f"storing {len(chunks)} chunk vectors ({store.describe()['backend']}, {store.kind})")
     labels = [(c.doc_id, c.section_path) for c in chunks]
     store.add(np.array([vector_id(c.id) for c in chunks], dtype=np.int64), embedded.vectors, labels)
     store.save(building / "vectors")
     window_kind = resolve_kind(settings.vector_index, len(embedded.windows.rows), settings.approximate_threshold)
+    if window_kind != "flat":
+        progress(f"indexing {len(embedded.windows.rows)} sentence windows ({window_kind})")
     embedded.windows.with_search_index(window_kind).save(building)
-    LexicalIndex.build(chunks).save(building / "lexical")
-    write_json(building / MANIFEST, _manifest(settings, embedder, documents, chunks, store, previous))
-    publish(settings.index_dir, building)
-    clear_checkpoints(settings.index_dir)
+    return store
 
 
 def _manifest(settings, embedder, documents, chunks, store, previous) -> dict:
