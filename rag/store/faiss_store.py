@@ -167,8 +167,9 @@ class FaissStore:
         folder = Path(folder)
         np.save(folder / "ids.npy", self.ids)
         np.save(folder / "vectors.npy", self.vectors)
-        labels = [[doc_id, list(path)] for doc_id, path in zip(self.doc_ids, self.section_paths)]
-        (folder / "labels.json").write_text(json.dumps(labels, ensure_ascii=False), encoding="utf-8")
+        if any(self.doc_ids) or any(map(len, self.section_paths)):  # unlabelled stores need no file
+            labels = [[doc_id, list(path)] for doc_id, path in zip(self.doc_ids, self.section_paths)]
+            (folder / "labels.json").write_text(json.dumps(labels, ensure_ascii=False), encoding="utf-8")
         info = {"backend": "faiss", "kind": self.kind, "dim": self.dim, "count": len(self)}
         (folder / STORE_FILE).write_text(json.dumps(info))
         if self.kind != "flat" and len(self):  # an empty store's index is made when vectors come
@@ -207,17 +208,21 @@ def _padded(scores: np.ndarray, ids: np.ndarray, k: int) -> tuple[np.ndarray, np
 
 def _label_arrays(labels: Sequence[Label] | None, count: int) -> tuple[np.ndarray, np.ndarray]:
     """Object arrays of document ids and section paths (empty labels when none are given)."""
-    labels = list(labels) if labels is not None else [("", ())] * count
+    doc_ids, section_paths = np.empty(count, dtype=object), np.empty(count, dtype=object)
+    if labels is None:  # without a Python loop: window stores hold millions of unlabelled vectors
+        doc_ids.fill("")
+        section_paths.fill(())
+        return doc_ids, section_paths
+    labels = list(labels)
     if len(labels) != count:
         raise ValueError(f"{len(labels)} labels for {count} vectors")
-    doc_ids, section_paths = np.empty(count, dtype=object), np.empty(count, dtype=object)
     for position, (doc_id, section_path) in enumerate(labels):
         doc_ids[position], section_paths[position] = doc_id, tuple(section_path)
     return doc_ids, section_paths
 
 
 def _read_labels(folder: Path) -> list[Label] | None:
-    """labels.json if present (stores saved before labels existed have none)."""
+    """labels.json if present (unlabelled stores, such as sentence windows, have none)."""
     labels_file = folder / "labels.json"
     if not labels_file.is_file():
         return None
