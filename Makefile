@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml requirements.lock requirements-llm.lock
 	# torch first and pinned: an unpinned torch would pull several GB of CUDA packages.
 	$(PY) -m pip install --quiet torch==2.13.0
 	# llama-cpp-python has no wheel on PyPI: this compiles llama.cpp (about 7 min on 2 cores, once).
-	CMAKE_BUILD_PARALLEL_LEVEL=2 $(PY) -m pip install --quiet -c requirements.lock -c requirements-llm.lock -e '.[dev,llm,milvus]'
+	CMAKE_BUILD_PARALLEL_LEVEL=2 $(PY) -m pip install --quiet -c requirements.lock -c requirements-llm.lock -e '.[dev,bench,llm,milvus]'
 	touch $(STAMP)
 
 # The browser tests drive Debian's Chromium: Playwright's own browser download does not work offline.

@@ -10,7 +10,6 @@ NORWEGIAN = frozenset("""og i på til for med om hva hvilke hvilken hvem hvorfor
 har hadde sier sa mener det den de dette disse som ikke en et ei av fra kan skal vil bør må ved
 at seg sin sine sitt også eller enn hos mot etter""".split())
 WORD = re.compile(r"\w+", re.UNICODE)
-LANGUAGES = ("en", "no")
 
 
 def detect_language(text: str, default: str = "en") -> str:

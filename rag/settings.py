@@ -11,16 +11,14 @@ import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
+from rag.errors import SettingsError
+
 BUNDLED_MODEL = "bundled:multilingual-e5-small"
 
 
 def _default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "rag"
-
-
-class SettingsError(ValueError):
-    """A setting has a value that cannot be used."""
 
 
 @dataclass(frozen=True)
@@ -51,16 +49,18 @@ class Settings:
     milvus_collection: str = "rag_chunks"
     # "" follows vector_index (FLAT, IVF_FLAT or HNSW); or any index type as Milvus names it.
     milvus_index_type: str = ""
-    # JSON objects; "" uses rag.store.milvus defaults (IVF_FLAT nlist=1024, nprobe=128; HNSW M=32,
+    # JSON objects; "" uses rag.index.store.milvus defaults (IVF_FLAT nlist=1024, nprobe=128; HNSW M=32,
     # efConstruction=200, ef=512).
     milvus_index_params: str = ""
     milvus_search_params: str = ""
     milvus_timeout: float = 10.0
     # Answering: backend name from the `rag.backends` registry, and its knobs.
     backend: str = "extractive"
+    # Sources retrieved for an answer (the chat's "number of sources", `rag ask --k`).
+    answer_sources: int = 6
     # Abstain when the best hit's cosine (chunk or sentence window) is below the first,
     # or below the second when the question names something the corpus never mentions;
-    # calibrated on the seeds suite and its unanswerable questions (see rag.answerability).
+    # calibrated on the seeds suite and its unanswerable questions (see rag.answer.answerability).
     abstain_similarity: float = 0.785
     abstain_similarity_unknown_name: float = 0.83
     # Same-language pairs score higher than cross-language ones (seeds: answerable Norwegian
@@ -68,7 +68,7 @@ class Settings:
     # passage's own language must clear both thresholds by this much more.
     abstain_same_language_offset: float = 0.04
     # Briefing perspectives named explicitly, "Label=heading or document title; ..." (see
-    # rag.briefing_groups); empty: found from the corpus structure.
+    # rag.briefing.groups); empty: found from the corpus structure.
     briefing_groups: str = ""
     llm_timeout: float = 60.0
     llm_max_retries: int = 3

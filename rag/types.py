@@ -1,4 +1,8 @@
-"""Plain data types that flow through the pipeline: ingest -> chunking -> index -> retrieval."""
+"""Every data type that flows through the pipeline, in the order the data meets them.
+
+ingest -> Document, Section, Footnote; index -> Chunk, Label; retrieval -> Filters, Hit;
+answer -> Source, Citation, Answer. Plain dataclasses; this module imports nothing from `rag`.
+"""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -18,6 +22,8 @@ class Section:
     end: int
     body_start: int
     body_end: int
+    # The heading introduces a speaker group ("Politi: ..."), as ranked once by the ingest.
+    is_group: bool = False
 
     @property
     def level(self) -> int:
@@ -126,6 +132,56 @@ class Chunk:
     def from_json(cls, data: dict) -> "Chunk":
         """Inverse of `to_json`."""
         return cls(**{**data, "section_path": tuple(data["section_path"])})
+
+
+# A vector's label: the document id and section path of the chunk it embeds.
+Label = tuple[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrict search to documents and/or a section-path prefix."""
+
+    doc_ids: frozenset[str] = frozenset()
+    section_prefix: tuple[str, ...] = ()
+
+    def allows(self, chunk: Chunk) -> bool:
+        """True if the chunk passes both filters."""
+        return self.allows_label((chunk.doc_id, chunk.section_path))
+
+    def allows_label(self, label: Label) -> bool:
+        """True if a vector labelled (doc_id, section_path) passes both filters."""
+        doc_id, section_path = label
+        if self.doc_ids and doc_id not in self.doc_ids:
+            return False
+        return tuple(section_path[: len(self.section_prefix)]) == self.section_prefix
+
+    def __bool__(self) -> bool:
+        return bool(self.doc_ids or self.section_prefix)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk with its fused score and its rank in each retriever (1-based, None if absent).
+
+    `row` is the chunk's row in the loaded index; `similarity` is the query's best cosine
+    with the chunk or one of its sentence windows.
+    """
+
+    chunk: Chunk
+    score: float
+    ranks: dict
+    row: int = -1
+    similarity: float = 0.0
+
+
+@dataclass(frozen=True)
+class Source:
+    """A numbered source an answer draws on: `n` is what `[n]` cites; `row` is its index row."""
+
+    n: int
+    chunk: Chunk
+    row: int = -1
 
 
 @dataclass(frozen=True)

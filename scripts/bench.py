@@ -10,10 +10,15 @@ import json
 import time
 from pathlib import Path
 
-from rag.benchmark import (
-    answer_figures, default_settings, indexing_figures, machine, planted_instruction_figures, retrieval_figures,
+from rag.eval.benchmark import (
+    answer_figures,
+    default_settings,
+    indexing_figures,
+    machine,
+    planted_instruction_figures,
+    retrieval_figures,
 )
-from rag.bench_report import write_report
+from rag.eval.report import write_report
 
 PARTS = ("indexing", "retrieval", "answers", "answers-llm", "injection")
 

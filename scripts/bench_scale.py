@@ -17,8 +17,8 @@ import sys
 import time
 from pathlib import Path
 
-from rag.bench_scale import ENGINES, available_engines, cache_folder, run_case
-from rag.benchmark import machine
+from rag.eval.benchmark import machine
+from rag.eval.scale import ENGINES, available_engines, cache_folder, run_case
 from rag.settings import Settings
 
 SIZES = (10_000, 100_000, 300_000, 1_000_000)

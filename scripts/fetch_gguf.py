@@ -22,7 +22,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.llm.llamacpp_backend import DEFAULT_GGUF_NAME, models_dir
+from rag.answer.backends.llamacpp import DEFAULT_GGUF_NAME, models_dir
 from rag.settings import Settings
 
 GGUF_MAGIC = b"GGUF"

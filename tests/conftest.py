@@ -1,15 +1,14 @@
 """Shared fixtures: the seed corpus as loaded documents and chunks."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from rag.chunking import chunk_document
+from rag.index.chunking import chunk_document
 from rag.ingest import load_corpus
 
 REPO = Path(__file__).resolve().parent.parent
@@ -55,7 +54,7 @@ def settings_factory(tmp_path_factory):
 @pytest.fixture(scope="session")
 def embedder():
     """The real default embedder (the bundled multilingual-e5-small)."""
-    from rag.embeddings import Embedder
+    from rag.embedding.embedder import Embedder
     from rag.settings import Settings
 
     return Embedder(Settings.load())

@@ -5,12 +5,12 @@ import json
 
 import pytest
 
-from conftest import REPO
 from rag.answer import Answerer, Finished, SourcesFound, TextDelta
-from rag.llm.base import BackendError
-from rag.llm.extractive import LEAD
+from rag.answer.backends.base import BackendError
+from rag.answer.extractive import LEAD
+from rag.eval.suites import DATA_DIR, is_relevant, load_suite
+from rag.retrieval import Retriever
 from rag.settings import Settings
-from rag.suites import is_relevant, load_suite
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +34,7 @@ class ScriptedBackend:
 
 @pytest.fixture(scope="module")
 def answerer(seed_index, embedder):
-    return Answerer(Settings.load(), seed_index, embedder)
+    return Answerer(Settings.load(), Retriever(seed_index, embedder))
 
 
 def test_extractive_answers_cite_exact_quotes_of_the_expected_chunk(answerer, seed_index):
@@ -56,7 +56,7 @@ def test_extractive_answers_cite_exact_quotes_of_the_expected_chunk(answerer, se
 
 
 def test_unanswerable_questions_mostly_abstain(answerer):
-    lines = (REPO / "tests/data/seeds_unanswerable.jsonl").read_text().splitlines()
+    lines = (DATA_DIR / "seeds_unanswerable.jsonl").read_text().splitlines()
     answers = [answerer.ask(json.loads(line)["q"]) for line in lines]
     assert len(answers) >= 8
     # e5-small cannot tell on-topic unanswerable questions apart (README: abstention); half is the floor.
@@ -94,7 +94,7 @@ def test_llm_reply_is_cleaned_and_its_citations_resolved(seed_index, embedder):
     reply = ("Politiet mener de er underbemannet [1]. Dette er en påstand uten kilde. "
              "Noe helt annet [9].")
     backend = ScriptedBackend(reply)
-    answer = Answerer(Settings.load(), seed_index, embedder, backend).ask("What did the police say about lack of resources?")
+    answer = Answerer(Settings.load(), Retriever(seed_index, embedder), backend).ask("What did the police say about lack of resources?")
     prompt = backend.prompts[0]
     assert "<sources>" in prompt.messages[-1]["content"] and prompt.language == "en"
     assert "[9]" not in answer.text and any("[9]" in n for n in answer.notices)
@@ -106,25 +106,25 @@ def test_llm_reply_is_cleaned_and_its_citations_resolved(seed_index, embedder):
 
 def test_backend_failure_falls_back_to_extractive_with_a_notice(seed_index, embedder):
     backend = ScriptedBackend("Halfway", error=BackendError("connection reset"))
-    answer = Answerer(Settings.load(), seed_index, embedder, backend).ask("Hva er LAR?")
+    answer = Answerer(Settings.load(), Retriever(seed_index, embedder), backend).ask("Hva er LAR?")
     assert answer.backend == "extractive" and answer.citations
     assert any("connection reset" in n for n in answer.notices)
 
 
 def test_backend_saying_the_sources_do_not_answer_abstains(seed_index, embedder):
     backend = ScriptedBackend("The sources do not answer this question.")
-    answer = Answerer(Settings.load(), seed_index, embedder, backend).ask("What did the police say about lack of resources?")
+    answer = Answerer(Settings.load(), Retriever(seed_index, embedder), backend).ask("What did the police say about lack of resources?")
     assert answer.abstained and answer.closest
 
 
 def test_empty_backend_answer_falls_back_to_extractive(seed_index, embedder):
-    answer = Answerer(Settings.load(), seed_index, embedder, ScriptedBackend("")).ask("Hva er LAR?")
+    answer = Answerer(Settings.load(), Retriever(seed_index, embedder), ScriptedBackend("")).ask("Hva er LAR?")
     assert answer.backend == "extractive" and answer.citations
     assert any("empty answer" in n for n in answer.notices)
 
 
 def test_an_llm_backend_rewrites_follow_ups_and_a_rambling_rewrite_falls_back(seed_index, embedder):
-    from rag.followup import rewrite_with_llm
+    from rag.answer.followup import rewrite_with_llm
 
     history = [{"role": "user", "content": "What did the police say about lack of resources?"}]
     llm = ScriptedBackend("What did health personnel say about time and resources?")

@@ -1,11 +1,11 @@
 """Fast unit tests of the answering parts: markers, follow-ups, language, prompt delimiting."""
 from __future__ import annotations
 
-from rag.citations import answer_sentences, marker_numbers, strip_invalid_markers
-from rag.followup import rewrite_follow_up
+from rag.answer.backends.registry import backend_names, create_backend
+from rag.answer.citations import answer_sentences, marker_numbers, strip_invalid_markers
+from rag.answer.followup import rewrite_follow_up
+from rag.answer.prompt import build_prompt
 from rag.language import detect_language
-from rag.llm.registry import backend_names, create_backend
-from rag.prompt import build_prompt
 from rag.retrieval import Hit
 from rag.types import Chunk
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from conftest import run_fetch
-from rag.llm.base import BackendContext, BackendError, Prompt
-from rag.llm.llamacpp_backend import DEFAULT_GGUF_NAME, create, load_model, model_path
+
+from rag.answer.backends.base import BackendContext, BackendError, Prompt
+from rag.answer.backends.llamacpp import DEFAULT_GGUF_NAME, create, load_model, model_path
 from rag.settings import Settings
 
 # One thread: llama.cpp's threads spin at barriers, so two of them on two busy cores crawl.

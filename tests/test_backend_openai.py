@@ -8,10 +8,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from fault_server import DELTAS, FaultServer, free_port
-from rag.llm.base import BackendContext, BackendError, Prompt
-from rag.llm.openai_backend import OpenAIBackend, auth_headers, chat_completions_url, create
+
+from rag.answer.backends.base import BackendContext, BackendError, Prompt
+from rag.answer.backends.openai import OpenAIBackend, auth_headers, chat_completions_url, create
 from rag.settings import Settings
 
 TIMEOUT = 3.0

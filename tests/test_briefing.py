@@ -7,15 +7,16 @@ from pathlib import Path
 import docx
 import gradio as gr
 import pytest
-
 from conftest import OPED, REPORT, SEEDS
+
 from rag.answer import Answerer
+from rag.answer.backends.base import BackendError
+from rag.answer.backends.registry import register, unregister
 from rag.briefing import BriefingWriter
-from rag.briefing_export import LABELS, source_line, to_docx, to_markdown, write
-from rag.briefing_groups import find_groups
+from rag.briefing.export import LABELS, source_line, to_docx, to_markdown, write
+from rag.briefing.groups import find_groups
 from rag.cli import main
-from rag.llm.base import BackendError
-from rag.llm.registry import register, unregister
+from rag.retrieval import Retriever
 from rag.settings import Settings, SettingsError
 from ui.briefing_tab import write_briefing
 from ui.engine import Engine
@@ -47,7 +48,7 @@ class ScriptedBackend:
 
 @pytest.fixture(scope="module")
 def answerer(seed_index, embedder):
-    return Answerer(Settings.load(), seed_index, embedder)
+    return Answerer(Settings.load(), Retriever(seed_index, embedder))
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +77,7 @@ def scripted_writer(seed_index, embedder, backend) -> BriefingWriter:
     """A writer whose backend is registered and created by name, like any third-party backend."""
     register(backend.name, lambda context: backend)
     try:
-        return BriefingWriter(Answerer(Settings.load(), seed_index, embedder, backend=backend.name))
+        return BriefingWriter(Answerer(Settings.load(), Retriever(seed_index, embedder), backend=backend.name))
     finally:
         unregister(backend.name)
 

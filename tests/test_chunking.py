@@ -1,8 +1,8 @@
 """Chunks are exact spans, cover the bodies, respect sections and the budget."""
 from __future__ import annotations
 
-from rag.chunking import ChunkingConfig, chunk_document
-from rag.tokens import count_tokens
+from rag.index.chunking import ChunkingConfig, chunk_document
+from rag.index.tokens import count_tokens
 
 
 def test_chunk_text_is_exact_span(seed_documents, seed_chunks):

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 from conftest import REPO, REPORT, SEEDS
+
 from rag.cli import main
 
 

@@ -18,12 +18,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import OPED, REPO, SEEDS
 from documents import write_html, write_markdown
+
 from rag.answer import Answerer
 from rag.index import Index, build_index, load_index, update_index
-from rag.index_files import current_version
+from rag.index.files import current_version
+from rag.retrieval import Retriever
 from rag.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -124,7 +125,7 @@ def test_killed_builds_and_updates_leave_a_working_index_that_update_repairs(tmp
             finished += 1
         survived = load_index(index_dir)  # never IndexCorrupt: old or new, complete
         assert content_hashes(survived) in (hashes["a"], hashes["b"]), f"kill {attempt}: a mixed index"
-        answer = Answerer(settings, survived, embedder, backend="extractive").ask(QUESTION)
+        answer = Answerer(settings, Retriever(survived, embedder), backend="extractive").ask(QUESTION)
         assert answer.citations and not answer.abstained, f"kill {attempt}: no answer"
         for citation in answer.citations:
             assert survived.documents[citation.doc_id].text[citation.start:citation.end] == citation.quote

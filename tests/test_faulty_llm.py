@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pytest
-
 from conftest import SEEDS
 from fault_server import FaultServer, free_port
+
 from rag.answer import Answerer
+from rag.retrieval import Retriever
 from rag.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -71,7 +72,7 @@ def answerer_for(seed_index, embedder):
         settings = Settings.load(corpus_dir=SEEDS, index_dir=seed_index.folder.parent, backend="openai",
                                  openai_base_url=base_url, llm_timeout=timeout, llm_max_retries=2,
                                  llm_max_answer_tokens=200)
-        return Answerer(settings, seed_index, embedder, backend="openai")
+        return Answerer(settings, Retriever(seed_index, embedder), backend="openai")
     return make
 
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import shutil
 
+from conftest import OPED, SEEDS
 from documents import PDF_LINES, write_docx, write_html, write_markdown, write_pdf
 
-from conftest import OPED, SEEDS
-from rag.chunking import chunk_document
+from rag.index.chunking import chunk_document
 from rag.ingest import load_corpus, load_document
 
 

@@ -11,11 +11,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
-
 from conftest import OPED, SEEDS
 from documents import PDF_LINES, write_docx, write_html, write_markdown, write_pdf
-from rag.chunking import chunk_document
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rag.index.chunking import chunk_document
 from rag.ingest import IngestError, load_corpus, load_document
 
 SUFFIXES = [".pdf", ".docx", ".html", ".txt", ".md"]

@@ -6,12 +6,11 @@ import shutil
 
 import numpy as np
 import pytest
-
 from conftest import OPED, SEEDS
-from rag import index_files
-from rag.index import (IndexCorrupt, build_index, ensure_index, index_status, load_index, stale_reasons,
-                       update_index)
-from rag.lexical import LexicalIndex
+
+from rag.index import IndexCorrupt, build_index, ensure_index, index_status, load_index, stale_reasons, update_index
+from rag.index import files as index_files
+from rag.index.lexical import LexicalIndex
 from rag.retrieval import RetrievalConfig, Retriever
 
 pytestmark = pytest.mark.slow

@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rag import embedding_checkpoint
+from rag.embedding import checkpoint as embedding_checkpoint
+from rag.embedding.checkpoint import FOLDER
 from rag.index import IndexMissing, build_index, load_index, update_index
-from rag.embedding_checkpoint import FOLDER
 
 pytestmark = pytest.mark.slow
 QUIET = {"progress": lambda message: None}

@@ -15,9 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from conftest import SEEDS
 from gradio_client import Client
 
-from conftest import SEEDS
 from rag.index import load_index, update_index
 from rag.settings import Settings
 from ui.app import serve

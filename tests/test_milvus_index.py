@@ -5,13 +5,13 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-
 from conftest import OPED, REPORT
+
+from rag.eval.suites import load_suite
 from rag.index import build_index, load_index, update_index, vector_id
-from rag.index_files import current_version
+from rag.index.files import current_version
+from rag.index.store.milvus import MilvusConfig, MilvusStore, connect
 from rag.retrieval import Filters, RetrievalConfig, Retriever
-from rag.store.milvus import MilvusConfig, MilvusStore, connect
-from rag.suites import load_suite
 
 pytestmark = pytest.mark.slow
 QUIET = {"progress": lambda message: None}

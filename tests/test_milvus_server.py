@@ -20,10 +20,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 import test_store
-from rag.store import Filters, load_store, release_store
-from rag.store.milvus import MilvusConfig, MilvusStore, connect
+
+from rag.index.store import load_store, release_store
+from rag.index.store.milvus import MilvusConfig, MilvusStore, connect
+from rag.types import Filters
 
 pytestmark = pytest.mark.slow
 PREFIX = f"rag_test_{uuid.uuid4().hex[:8]}"
@@ -115,7 +116,7 @@ def test_store_reconnects_from_another_process_by_uri(tmp_path, server_uri):
     writer = textwrap.dedent(f"""
         import numpy as np
         from pathlib import Path
-        from rag.store.milvus import MilvusConfig, MilvusStore
+        from rag.index.store.milvus import MilvusConfig, MilvusStore
         vectors = np.random.default_rng(0).normal(size=(30, 16)).astype(np.float32)
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         store = MilvusStore.create(MilvusConfig({server_uri!r}, collection_prefix={PREFIX!r}), 16, "hnsw", "v-1")

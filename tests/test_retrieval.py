@@ -4,10 +4,10 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import OPED, REPORT
+
 from rag.cli import main
-from rag.evaluation import query_metrics
+from rag.eval.metrics import query_metrics
 from rag.retrieval import Filters, RetrievalConfig, Retriever
 
 pytestmark = pytest.mark.slow

@@ -10,11 +10,12 @@ import sys
 
 import httpx
 import pytest
-
 from conftest import REPO, SEEDS
 from fault_server import FaultServer
+
 from rag.answer import Answerer
 from rag.index import build_index, load_index
+from rag.retrieval import Retriever
 from rag.settings import Settings, SettingsError
 from ui.app import check_bind, serve
 from ui.render import SourceRef, conversation_markdown
@@ -67,7 +68,7 @@ def source_blocks(content: str) -> list[str]:
 def test_planted_instructions_stay_inside_their_source_block(hostile_index, embedder):
     settings, index = hostile_index
     backend = RecordingBackend()
-    answerer = Answerer(settings, index, embedder, backend=backend)
+    answerer = Answerer(settings, Retriever(index, embedder), backend=backend)
     answer = answerer.ask("How did Bodø change its snow clearing budget?")
     (prompt,) = backend.prompts
     system, user = prompt.messages[0]["content"], prompt.messages[-1]["content"]
@@ -105,7 +106,7 @@ def test_api_key_never_reaches_logs_answers_or_exports(script, seed_index, embed
         settings = Settings.load(corpus_dir=SEEDS, index_dir=seed_index.folder.parent, backend="openai",
                                  openai_base_url=server.base_url, openai_api_key_env=KEY_ENV, llm_timeout=5,
                                  llm_max_retries=1)
-        answer = Answerer(settings, seed_index, embedder, backend="openai").ask(
+        answer = Answerer(settings, Retriever(seed_index, embedder), backend="openai").ask(
             "What did the police say about lack of resources?")
     assert server.requests[0]["headers"]["Authorization"] == f"Bearer {KEY}"  # it was really used
     outputs = {"logs": caplog.text, "console": "".join(capfd.readouterr()), "answer json": repr(answer.to_json()),
@@ -209,7 +210,7 @@ class HostileBackend:
 @pytest.fixture(scope="module")
 def hostile_llm_app(seed_index):
     """The app over the seeds answering with the hostile backend."""
-    from rag.llm.registry import register, unregister
+    from rag.answer.backends.registry import register, unregister
 
     register("hostile", lambda context: HostileBackend())
     settings = Settings.load(corpus_dir=SEEDS, index_dir=seed_index.folder.parent)
@@ -223,7 +224,6 @@ def hostile_llm_app(seed_index):
 
 def test_markup_and_javascript_links_in_llm_output_are_inert_in_the_browser(hostile_llm_app):
     from playwright.sync_api import expect, sync_playwright
-
     from test_ui_browser import CHROMIUM, CHROMIUM_ARGS, ask, open_page
 
     dialogs: list[str] = []

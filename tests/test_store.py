@@ -8,15 +8,15 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import faiss
 import numpy as np
 import pytest
-
 from conftest import clustered_vectors
-from rag.store import Filters, load_store, make_store, release_store
-from rag.store.milvus import MilvusConfig, MilvusStore, MilvusStoreError, connect, filter_expression
+
+from rag.index.store import load_store, make_store, release_store
+from rag.index.store.milvus import MilvusConfig, MilvusStore, StoreError, connect, filter_expression
+from rag.types import Filters
 
 STORES = ["faiss-flat", "faiss-ivf", "faiss-hnsw", "milvus-flat", "milvus-ivf", "milvus-hnsw"]
 
@@ -117,7 +117,7 @@ def test_milvus_store_reconnects_from_another_process(tmp_path):
     writer = textwrap.dedent(f"""
         import numpy as np
         from pathlib import Path
-        from rag.store.milvus import MilvusConfig, MilvusStore
+        from rag.index.store.milvus import MilvusConfig, MilvusStore
         vectors = np.random.default_rng(0).normal(size=(30, 16)).astype(np.float32)
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         store = MilvusStore.create(MilvusConfig({str(tmp_path / 'milvus.db')!r}), 16, "hnsw", "v-1")
@@ -136,18 +136,18 @@ def test_milvus_store_reconnects_from_another_process(tmp_path):
 
 
 def test_milvus_bad_uri_names_the_setting():
-    with pytest.raises(MilvusStoreError, match=r"milvus_uri='index/vectors.txt'.*\.db.*http://host:19530"):
+    with pytest.raises(StoreError, match=r"milvus_uri='index/vectors.txt'.*\.db.*http://host:19530"):
         connect("index/vectors.txt", 1.0)
 
 
 def test_milvus_unreachable_server_says_what_to_do():
-    with pytest.raises(MilvusStoreError, match=r"cannot reach Milvus at http://127.0.0.1:9 .*RAG_MILVUS_URI"):
+    with pytest.raises(StoreError, match=r"cannot reach Milvus at http://127.0.0.1:9 .*RAG_MILVUS_URI"):
         connect("http://127.0.0.1:9", 1.0)
 
 
 def test_milvus_bad_index_params_name_the_setting(tmp_path):
     config = MilvusConfig(str(tmp_path / "milvus.db"), build_params="{M: 16}")
-    with pytest.raises(MilvusStoreError, match="milvus_index_params"):
+    with pytest.raises(StoreError, match="milvus_index_params"):
         MilvusStore.create(config, 8, "hnsw", "v-x")
 
 

@@ -8,10 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from rag.chunking import chunk_document
-from rag.suites import (
-    DATA_DIR, SUITE_NAMES, Query, Suite, SuiteError, answer_span, is_relevant, load_suite, whole_text_document,
+from rag.eval.suites import (
+    DATA_DIR,
+    SUITE_NAMES,
+    Query,
+    Suite,
+    SuiteError,
+    answer_span,
+    is_relevant,
+    load_suite,
+    whole_text_document,
 )
+from rag.index.chunking import chunk_document
 from rag.types import Chunk
 
 BENCHMARKS = DATA_DIR / "benchmarks"

@@ -11,8 +11,18 @@ from rag.types import Answer, Chunk, Citation, Document, Section
 from ui.app import auth_from_env, check_bind, is_loopback, serve
 from ui.conversation import Conversation, ConversationStore
 from ui.render import (
-    SourceRef, answer_html, conversation_markdown, corpus_html, document_html, esc, paragraph_bounds,
-    quote_paragraphs, question_html, source_document_html, sources_html, streaming_html,
+    SourceRef,
+    answer_html,
+    conversation_markdown,
+    corpus_html,
+    document_html,
+    esc,
+    paragraph_bounds,
+    question_html,
+    quote_paragraphs,
+    source_document_html,
+    sources_html,
+    streaming_html,
 )
 
 HOSTILE = '<script>alert(1)</script> <img src=x onerror=alert(1)> "quoted" \' ${alert(1)}'

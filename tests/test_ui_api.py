@@ -3,12 +3,12 @@ real app served in-process, and the settings panel's options as the engine appli
 from __future__ import annotations
 
 import pytest
+from conftest import OPED, SEEDS
 from gradio_client import Client
 from gradio_client.exceptions import AppError, AuthenticationError
 
-from conftest import SEEDS
-from conftest import OPED
 from rag.answer import Answerer
+from rag.retrieval import Retriever
 from rag.settings import Settings
 from ui.app import serve
 from ui.conversation import Conversation
@@ -81,7 +81,7 @@ def test_basic_auth_from_the_environment(seed_settings, monkeypatch):
 
 
 def test_settings_panel_options_reach_the_answer(seed_settings, seed_index, embedder):
-    engine = Engine(seed_settings, Answerer(seed_settings, seed_index, embedder, backend="extractive"))
+    engine = Engine(seed_settings, Answerer(seed_settings, Retriever(seed_index, embedder), backend="extractive"))
     question = "What did the police say about lack of resources?"
     only_oped = engine.ask(Conversation(), question, AskOptions(doc_ids=(OPED,)))
     assert only_oped.citations and {c.doc_id for c in only_oped.citations} == {OPED}

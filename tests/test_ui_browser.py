@@ -11,13 +11,14 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import SEEDS
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from conftest import SEEDS
 from rag.answer import Answerer
+from rag.answer.backends.base import BackendError
+from rag.answer.backends.registry import register, unregister
 from rag.index import update_index
-from rag.llm.base import BackendError
-from rag.llm.registry import register, unregister
+from rag.retrieval import Retriever
 from rag.settings import Settings
 from ui.app import EXAMPLES, serve
 
@@ -172,7 +173,7 @@ def test_example_question_cites_sources_and_opens_the_quote_in_its_document(brow
     link = page.locator("#rag-chat a.rag-cite").first
     number = int(link.inner_text().strip("[]"))
     link.click()
-    expected = Answerer(seed_settings, seed_index, embedder).ask(EXAMPLES[0])
+    expected = Answerer(seed_settings, Retriever(seed_index, embedder)).ask(EXAMPLES[0])
     quotes = [c.quote for c in expected.citations if c.n == number]
     marks = page.locator("#rag-document mark")
     expect(marks.first).to_be_in_viewport()

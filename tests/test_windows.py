@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import clustered_vectors
-from rag.windows import WindowTable
+
+from rag.index.windows import WindowTable
 
 
 def clustered_windows(count, seed=7):

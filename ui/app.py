@@ -1,7 +1,7 @@
 """The Gradio app: a chat with streamed, cited answers, their sources, the cited documents,
 settings, the corpus, a Markdown export and an `ask` API for other tools.
 
-The app is built from the library (`rag.answer`); the library never imports `ui`, only
+The app is built from the library (`rag.answer.answerer`); the library never imports `ui`, only
 the CLI's `serve` command does.
 """
 from __future__ import annotations
@@ -18,20 +18,24 @@ from pathlib import Path
 import gradio as gr
 
 from rag.answer import Answerer, SourcesFound, TextDelta
-from rag.embeddings import Embedder
-from rag.index import ensure_index
-from rag.index_files import IndexCorrupt, IndexMissing
-from rag.ingest import IngestError
-from rag.llm.base import BackendError
-from rag.llm.registry import backend_names
-from rag.settings import Settings, SettingsError
+from rag.answer.backends.registry import backend_names
+from rag.embedding import Embedder
+from rag.errors import BackendError, IndexCorrupt, IndexMissing, IngestError, SettingsError
+from rag.settings import Settings
 from ui.assets import CSS, DOCUMENT_JS, SOURCES_JS
 from ui.briefing_tab import briefing_tab
 from ui.conversation import MAX_CONVERSATIONS, Conversation, ConversationStore
 from ui.engine import AskOptions, Engine
 from ui.render import (
-    SourceRef, answer_html, conversation_markdown, corpus_html, document_placeholder, question_html,
-    source_document_html, sources_html, streaming_html,
+    SourceRef,
+    answer_html,
+    conversation_markdown,
+    corpus_html,
+    document_placeholder,
+    question_html,
+    source_document_html,
+    sources_html,
+    streaming_html,
 )
 
 EXAMPLES = [
@@ -81,7 +85,7 @@ def build_app(settings: Settings, answerer: Answerer | None = None) -> gr.Blocks
 
     Serve it with `serve`, which also applies the app's theme and CSS.
     """
-    engine = Engine(settings, answerer or Answerer(settings))
+    engine = Engine(settings, answerer or Answerer.from_settings(settings))
     export_dir = Path(tempfile.mkdtemp(prefix="rag-export-"))
     # analytics off: the app runs offline and must not phone home on start.
     # delete_cache: Gradio's copies of exported files older than a day go, checked hourly.
@@ -130,7 +134,7 @@ def _settings_panel(engine: Engine) -> tuple[gr.Dropdown, gr.Slider, gr.Dropdown
         names = sorted(set(backend_names()) | {engine.default_backend})
         backend = gr.Dropdown(names, value=engine.default_backend, label="Backend", elem_id="rag-backend",
                               info="A failing backend falls back to the extractive one, with a notice.")
-        k = gr.Slider(1, 12, value=6, step=1, label="Number of sources", elem_id="rag-k")
+        k = gr.Slider(1, 12, value=engine.settings.answer_sources, step=1, label="Number of sources", elem_id="rag-k")
         doc_filter = gr.Dropdown(_document_choices(engine), value=[], multiselect=True, elem_id="rag-doc-filter",
                                  label="Only these documents", info="Empty: all documents.")
         language = gr.Radio(LANGUAGES, value="auto", label="Answer language", elem_id="rag-language")
@@ -301,7 +305,7 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None, 
     if settings.backend not in backend_names():
         raise SettingsError(f"unknown backend {settings.backend!r}; registered: {', '.join(backend_names())}")
     embedder = Embedder(settings)
-    app = build_app(settings, Answerer(settings, ensure_index(settings, embedder), embedder))
+    app = build_app(settings, Answerer.from_settings(settings, embedder=embedder))
     # share, MCP and monitoring off explicitly: GRADIO_* environment variables could otherwise
     # open a public tunnel or extra endpoints behind the loopback/auth check above.
     app.launch(server_name=host, server_port=port, auth=auth, prevent_thread_lock=True, quiet=True,

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import gradio as gr
 
-from rag.briefing import BriefingWriter
-from rag.briefing_export import to_markdown, write
-from rag.llm.base import BackendError
-from rag.llm.registry import backend_names
+from rag.answer.backends.registry import backend_names
+from rag.briefing import BriefingWriter, to_markdown, write
+from rag.errors import BackendError
 from ui.engine import Engine
 
 FORMAT_CHOICES = [("Markdown (.md)", "md"), ("Word (.docx)", "docx")]

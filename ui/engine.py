@@ -8,9 +8,9 @@ from typing import Callable, Iterator
 
 from rag.answer import Answerer, Finished
 from rag.index import Index, index_status, load_index, update_index
-from rag.retrieval import Filters
+from rag.retrieval import Retriever
 from rag.settings import Settings
-from rag.types import Answer, Document
+from rag.types import Answer, Document, Filters
 from ui.conversation import Conversation
 
 _DONE = object()
@@ -21,7 +21,7 @@ class AskOptions:
     """The settings panel's choices for one question."""
 
     backend: str | None = None  # None: the app's default backend
-    k: int = 6
+    k: int | None = None  # None: the `answer_sources` setting
     doc_ids: tuple[str, ...] = ()
     language: str | None = None  # None: answer in the question's language
 
@@ -55,7 +55,7 @@ class Engine:
         with self._lock:
             if name not in self._answerers:
                 base = self._default
-                self._answerers[name] = Answerer(self.settings, base.index, base.embedder, backend=name)
+                self._answerers[name] = Answerer(self.settings, base.retriever, backend=name)
             return self._answerers[name]
 
     def stream(self, conversation: Conversation, question: str, options: AskOptions = AskOptions()) -> Iterator:
@@ -92,8 +92,8 @@ class Engine:
         base = self._default
         report = update_index(self.settings, base.embedder, progress)
         if report.changed_anything:
-            fresh = Answerer(self.settings, load_index(self.settings.index_dir), base.embedder,
-                             backend=self.default_backend)
+            retriever = Retriever(load_index(self.settings.index_dir), base.embedder)
+            fresh = Answerer(self.settings, retriever, backend=self.default_backend)
             with self._lock:
                 self._default, self._answerers = fresh, {fresh.backend.name: fresh}
             return (f"Index updated in {report.seconds:.1f} s: {len(report.added)} added, {len(report.changed)} "

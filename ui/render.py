@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from rag.citations import MARKER, marker_numbers
+from rag.answer.citations import MARKER, marker_numbers
 from rag.types import Answer, Chunk, Citation, Document, Section
 
 # A blank line (possibly several) separates paragraphs, in documents and in answers.

@@ -9,10 +9,10 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rag.errors import IngestError
 from rag.ingest.blocks import TEXT, Parsed
 from rag.ingest.cleanup import clean_blocks
 from rag.ingest.encoding import decode_text
-from rag.ingest.errors import IngestError
 from rag.ingest.footnotes import split_glued_footnotes
 from rag.ingest.html import parse_html
 from rag.ingest.markdown import parse_markdown

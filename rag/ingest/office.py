@@ -6,8 +6,8 @@ import zipfile
 import zlib
 from pathlib import Path
 
+from rag.errors import IngestError
 from rag.ingest.blocks import HEADING, TEXT, Block, Parsed
-from rag.ingest.errors import IngestError
 from rag.ingest.plaintext import heading_rank
 
 # A .docx is a zip; refuse archives that would inflate past this (zip bombs).

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from rag.ingest.blocks import GROUP_RANK, Block
 from rag.ingest.cleanup import is_text
+from rag.ingest.plaintext import heading_rank
 from rag.types import Footnote, Section
 
 PARAGRAPH_BREAK = "\n\n"
@@ -25,6 +26,7 @@ class _Open:
     path: tuple[str, ...]
     start: int
     body_start: int
+    is_group: bool = False
 
 
 @dataclass
@@ -85,7 +87,8 @@ class _Builder:
         start = self._append(block.text)
         path = (self.open[-1].path if self.open else ()) + (block.text,)
         self.title = self.title or block.text
-        self.open.append(_Open(block.rank, path, start, self.length))
+        # Ranked by its text, whatever the format: a Markdown or Word heading can name a group too.
+        self.open.append(_Open(block.rank, path, start, self.length, heading_rank(block.text) == GROUP_RANK))
 
     def paragraph(self, block: Block) -> None:
         if not self.open:
@@ -104,7 +107,8 @@ class _Builder:
         following = [s.start for s in self.sections if s.start > section.start]
         body_end = min(following, default=self.length)
         self.sections.append(
-            Section(section.path, section.start, self.length, section.body_start, body_end)
+            Section(section.path, section.start, self.length, section.body_start, body_end,
+                    is_group=section.is_group)
         )
 
     def finish(self) -> Layout:

@@ -1,0 +1,130 @@
+"""A local LLM through llama-cpp-python, on a GGUF file (see `scripts/fetch_gguf.py`).
+
+llama-cpp-python is optional (it compiles llama.cpp from source) and imported only when
+an answer is first asked for. A loaded model is kept for the life of the process, shared
+by every backend instance with the same file and context settings, and used by one
+answer at a time (a llama.cpp context is not thread-safe).
+
+The deadline is checked after every generated token. The prompt itself is evaluated in
+one uninterruptible call, which takes up to a minute for a full 4096-token window on
+two cores: keep `llm_timeout` above that.
+"""
+from __future__ import annotations
+
+import atexit
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from rag.answer.backends.base import BackendContext, BackendError, Prompt
+
+# The file `scripts/fetch_gguf.py` writes by default: Qwen2.5-Coder-1.5B-Instruct Q4_K_M.
+DEFAULT_GGUF_NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+INSTALL_HINT = (
+    "llama-cpp-python is not installed; install it with `pip install -e '.[llm]'` "
+    "(it compiles llama.cpp from source: about 7 minutes, needs gcc and cmake)"
+)
+
+
+@dataclass
+class _LoadedModel:
+    """A llama.cpp model in memory and the lock that serialises its use."""
+
+    llama: object
+    lock: threading.Lock
+
+
+_loaded: dict[tuple[str, int, int], _LoadedModel] = {}
+_loading = threading.Lock()
+
+
+@atexit.register
+def _close_models() -> None:
+    # Freed while llama_cpp's module globals still exist: left to the garbage collector at
+    # interpreter exit, Llama.__del__ runs after them and prints a TypeError traceback.
+    for loaded in _loaded.values():
+        loaded.llama.close()
+    _loaded.clear()
+
+
+def models_dir(settings) -> Path:
+    """Where fetched GGUF files live: `<cache_dir>/models`."""
+    return Path(settings.cache_dir) / "models"
+
+
+def model_path(settings) -> Path:
+    """The configured `llamacpp_model_path`, or the default model in `models_dir` if unset."""
+    configured = Path(settings.llamacpp_model_path)
+    return configured if configured != Path("") else models_dir(settings) / DEFAULT_GGUF_NAME
+
+
+class LlamaCppBackend:
+    """Streams chat completions from a GGUF model run in-process by llama.cpp."""
+
+    name = "llamacpp"
+
+    def __init__(self, settings):
+        self.model_path = model_path(settings)
+        self.context_window = settings.llamacpp_context_window
+        self.threads = settings.llamacpp_threads
+
+    def stream(self, prompt: Prompt, max_tokens: int, timeout: float) -> Iterator[str]:
+        """Yield the answer's text deltas (greedy decoding); BackendError on failure or timeout."""
+        deadline = time.monotonic() + timeout
+        model = load_model(self.model_path, self.context_window, self.threads)
+        if not model.lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            raise BackendError(f"{self.model_path.name} was busy with another answer for the whole timeout")
+        try:
+            yield from self._generate(model.llama, prompt, max_tokens, deadline)
+        finally:
+            model.lock.release()
+
+    def _generate(self, llama, prompt: Prompt, max_tokens: int, deadline: float) -> Iterator[str]:
+        chunks = None
+        try:
+            chunks = llama.create_chat_completion(
+                messages=prompt.messages, stream=True, max_tokens=max_tokens, temperature=0
+            )
+            for chunk in chunks:
+                if time.monotonic() > deadline:
+                    raise BackendError(f"{self.model_path.name}: no complete answer within the timeout")
+                content = chunk["choices"][0]["delta"].get("content")
+                if content:
+                    yield content
+        except (ValueError, RuntimeError) as error:  # e.g. a prompt longer than the context window
+            raise BackendError(f"llama.cpp failed on {self.model_path.name}: {error}") from error
+        finally:
+            if chunks is not None:
+                chunks.close()  # stops generation at once when the caller or the deadline ends it
+
+
+def create(context: BackendContext) -> LlamaCppBackend:
+    """The `llamacpp` entry point; the model is loaded at the first answer, not here."""
+    return LlamaCppBackend(context.settings)
+
+
+def load_model(path: Path, context_window: int, threads: int) -> _LoadedModel:
+    """The model at `path`, loaded once per process and settings; BackendError if it can't be."""
+    key = (str(path.resolve()), context_window, threads)
+    with _loading:
+        if key not in _loaded:
+            _loaded[key] = _LoadedModel(_new_llama(path, context_window, threads), threading.Lock())
+        return _loaded[key]
+
+
+def _new_llama(path: Path, context_window: int, threads: int):
+    if not path.is_file():
+        raise BackendError(
+            f"no GGUF model file at {path}: run `python scripts/fetch_gguf.py` to fetch the default "
+            "model, or set llamacpp_model_path (RAG_LLAMACPP_MODEL_PATH) to a .gguf file"
+        )
+    try:
+        import llama_cpp
+    except ImportError as error:
+        raise BackendError(INSTALL_HINT) from error
+    try:
+        return llama_cpp.Llama(model_path=str(path), n_ctx=context_window, n_threads=threads, verbose=False)
+    except (ValueError, RuntimeError) as error:
+        raise BackendError(f"llama.cpp could not load {path}: {error}") from error

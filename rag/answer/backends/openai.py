@@ -1,0 +1,287 @@
+"""A backend for any OpenAI-compatible `/chat/completions` endpoint, streamed over SSE.
+
+Works with OpenAI, Azure OpenAI (the v1 API, or a deployment URL with `?api-version=`),
+vLLM, Ollama and the llama.cpp servers: set `openai_base_url` (e.g.
+`http://127.0.0.1:8080/v1`), `openai_model`, and put the API key in the environment
+variable named by `openai_api_key_env` (local servers need none).
+
+`timeout` is the budget for the whole answer, retries included: the HTTP timeouts are
+cut to what is left of it, and a watchdog shuts the socket down at the deadline so that
+a server which stops sending mid-stream cannot hold the caller past it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import socket
+import threading
+import time
+from email.utils import parsedate_to_datetime
+from typing import Iterable, Iterator
+
+import httpx
+
+from rag.answer.backends.base import BackendContext, BackendError, Prompt
+
+RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+# Connecting never needs long; a short cap leaves budget to retry an unreachable host.
+CONNECT_TIMEOUT = 10.0
+BACKOFF_BASE = 0.5
+BACKOFF_CAP = 8.0
+# A Retry-After longer than this means "come back later", not "retry this request".
+MAX_RETRY_AFTER = 20.0
+ERROR_DETAIL_CHARS = 300
+
+
+class _Transient(BackendError):
+    """A failure that another attempt may not have: 429/5xx, refused or dropped connection."""
+
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class OpenAIBackend:
+    """Streams chat completions from an OpenAI-compatible server, with retries and a deadline."""
+
+    name = "openai"
+
+    def __init__(self, settings, api_key: str | None = None):
+        self.url = chat_completions_url(settings.openai_base_url)
+        self.key_env = settings.openai_api_key_env
+        self.model = settings.openai_model
+        self.context_window = settings.openai_context_window
+        self.max_retries = settings.llm_max_retries
+        self.headers = auth_headers(self.url, api_key)
+
+    def stream(self, prompt: Prompt, max_tokens: int, timeout: float) -> Iterator[str]:
+        """Yield the answer's text deltas; BackendError on failure, even after some text."""
+        deadline = time.monotonic() + timeout
+        payload = {
+            "model": self.model,
+            "messages": prompt.messages,
+            "max_tokens": max_tokens,
+            "temperature": 0,
+            "stream": True,
+        }
+        with httpx.Client(headers=self.headers) as client:
+            for attempt in range(self.max_retries + 1):
+                yielded = False
+                try:
+                    for delta in self._attempt(client, payload, deadline):
+                        yielded = True
+                        yield delta
+                    return
+                except _Transient as error:
+                    if yielded:  # the caller already has part of an answer: never repeat it
+                        raise BackendError(str(error)) from error
+                    time.sleep(self._retry_delay(error, attempt, deadline))
+
+    def _attempt(self, client: httpx.Client, payload: dict, deadline: float) -> Iterator[str]:
+        """One request: the deltas of its stream, or BackendError/_Transient."""
+        remaining = _time_left(deadline, self.url)
+        timeout = httpx.Timeout(remaining, connect=min(CONNECT_TIMEOUT, remaining))
+        watchdog = _Watchdog(deadline)
+        try:
+            with client.stream("POST", self.url, json=payload, timeout=timeout) as response:
+                watchdog.arm(response)
+                _check_status(response, self.url, self.key_env)
+                yield from _response_deltas(response, self.url, deadline)
+        except httpx.TransportError as error:
+            if watchdog.fired or time.monotonic() >= deadline:
+                raise BackendError(f"{self.url}: no complete answer within the timeout") from error
+            reason = str(error) or type(error).__name__
+            raise _Transient(f"{self.url}: connection failed ({reason})") from error
+        finally:
+            watchdog.cancel()
+
+    def _retry_delay(self, error: _Transient, attempt: int, deadline: float) -> float:
+        """Seconds to wait before the next attempt; BackendError when there is none to make."""
+        if attempt >= self.max_retries:
+            raise BackendError(f"{error} (gave up after {attempt + 1} attempts)") from error
+        if error.retry_after is not None and error.retry_after > MAX_RETRY_AFTER:
+            raise BackendError(f"{error} (server asks to retry after {error.retry_after:.0f} s)") from error
+        if error.retry_after is not None:
+            delay = error.retry_after
+        else:  # exponential backoff with jitter, so clients that failed together spread out
+            delay = min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt) * random.uniform(0.5, 1.0)
+        if time.monotonic() + delay >= deadline:
+            raise BackendError(f"{error} (no time left in the timeout to retry)") from error
+        return delay
+
+
+def create(context: BackendContext) -> OpenAIBackend:
+    """The `openai` entry point: a backend configured from the settings and environment."""
+    settings = context.settings
+    return OpenAIBackend(settings, api_key=os.environ.get(settings.openai_api_key_env) or None)
+
+
+def chat_completions_url(base_url: str) -> str:
+    """`<base_url>/chat/completions`, keeping a query string such as Azure's api-version."""
+    url = httpx.URL(base_url)
+    return str(url.copy_with(path=url.path.rstrip("/") + "/chat/completions"))
+
+
+def auth_headers(url: str, api_key: str | None) -> dict[str, str]:
+    """Bearer auth for everyone; Azure hosts also get `api-key`, which its deployment URLs require."""
+    if not api_key:
+        return {}
+    headers = {"Authorization": f"Bearer {api_key}"}
+    if httpx.URL(url).host.endswith(".azure.com"):
+        headers["api-key"] = api_key
+    return headers
+
+
+def _time_left(deadline: float, url: str) -> float:
+    """Seconds until the deadline; BackendError once it has passed."""
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise BackendError(f"{url}: no complete answer within the timeout")
+    return remaining
+
+
+def _check_status(response: httpx.Response, url: str, key_env: str) -> None:
+    """BackendError (or _Transient, for retryable statuses) unless the status is 2xx."""
+    if response.is_success:
+        return
+    response.read()
+    message = f"{url} answered HTTP {response.status_code}: {_error_detail(response)}"
+    if response.status_code in (401, 403):
+        message += f" (check the API key in the environment variable {key_env})"
+    elif response.status_code == 404:
+        message += " (check openai_base_url and openai_model)"
+    if response.status_code in RETRYABLE_STATUS:
+        raise _Transient(message, _retry_after(response))
+    raise BackendError(message)
+
+
+def _error_detail(response: httpx.Response) -> str:
+    """The server's own error message if it sent the usual JSON, else the start of the body."""
+    try:
+        error = response.json().get("error")
+        detail = error.get("message") if isinstance(error, dict) else error
+    except (ValueError, AttributeError):
+        detail = None
+    return str(detail or response.text or response.reason_phrase)[:ERROR_DETAIL_CHARS]
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """Retry-After in seconds (either form the header allows), or None."""
+    value = response.headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+def _response_deltas(response: httpx.Response, url: str, deadline: float) -> Iterator[str]:
+    """Text deltas of a 2xx response: an SSE stream, or one JSON body from a non-streaming server."""
+    content_type = response.headers.get("content-type", "")
+    if content_type.startswith("text/html"):
+        raise BackendError(f"{url} answered with a web page, not an event stream (check openai_base_url)")
+    if content_type.startswith("application/json"):
+        response.read()
+        yield from _message_text(_parse_json(response.text, url), url)
+        return
+    for payload in _sse_data(_lines_until(response.iter_lines(), deadline, url), url):
+        yield from _delta_text(_parse_json(payload, url), url)
+
+
+def _lines_until(lines: Iterable[str], deadline: float, url: str) -> Iterator[str]:
+    """The lines, with the deadline checked after each (the watchdog covers blocked reads)."""
+    for line in lines:
+        _time_left(deadline, url)
+        yield line
+
+
+def _sse_data(lines: Iterable[str], url: str) -> Iterator[str]:
+    """The data of each server-sent event up to `[DONE]`; _Transient if the stream ends first."""
+    data: list[str] = []
+    for line in lines:
+        if line:
+            field, _, value = line.partition(":")
+            if field == "data":  # other fields and ":" comments (keep-alives) carry no text
+                data.append(value[1:] if value.startswith(" ") else value)
+            continue
+        event, data = "\n".join(data), []
+        if event.strip() == "[DONE]":
+            return
+        if event:
+            yield event
+    if "\n".join(data).strip() != "[DONE]":  # tolerate a final [DONE] without its blank line
+        raise _Transient(f"{url}: the stream ended before [DONE] (connection cut?)")
+
+
+def _parse_json(text: str, url: str) -> dict:
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise BackendError(f"{url} sent malformed JSON: {text[:ERROR_DETAIL_CHARS]!r}") from error
+    if not isinstance(parsed, dict):
+        raise BackendError(f"{url} sent JSON that is not an object: {text[:ERROR_DETAIL_CHARS]!r}")
+    if parsed.get("error"):  # vLLM and proxies report failures inside a 200 stream
+        raise BackendError(f"{url} reported an error: {str(parsed['error'])[:ERROR_DETAIL_CHARS]}")
+    return parsed
+
+
+def _delta_text(chunk: dict, url: str) -> Iterator[str]:
+    """The content delta of a stream chunk's first choice, if any (role and usage chunks have none)."""
+    for choice in _choices(chunk, url)[:1]:
+        content = (choice.get("delta") or {}).get("content")
+        if content:
+            yield content
+
+
+def _message_text(body: dict, url: str) -> Iterator[str]:
+    """The message content of a non-streamed completion, as one delta."""
+    for choice in _choices(body, url)[:1]:
+        content = (choice.get("message") or {}).get("content")
+        if content:
+            yield content
+
+
+def _choices(body: dict, url: str) -> list[dict]:
+    choices = body.get("choices") or []
+    if not isinstance(choices, list) or not all(isinstance(c, dict) for c in choices):
+        raise BackendError(f"{url} sent no valid 'choices' list: {str(body)[:ERROR_DETAIL_CHARS]}")
+    return choices
+
+
+class _Watchdog:
+    """Shuts a response's socket down at the deadline, so a read blocked on a silent server returns."""
+
+    def __init__(self, deadline: float):
+        self.deadline = deadline
+        self.fired = False
+        self._timer: threading.Timer | None = None
+
+    def arm(self, response: httpx.Response) -> None:
+        """Start timing; without a real socket (a mock transport) the per-line check remains."""
+        stream = response.extensions.get("network_stream")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if sock is None:
+            return
+        self._timer = threading.Timer(max(0.0, self.deadline - time.monotonic()), self._fire, [sock])
+        self._timer.daemon = True
+        self._timer.start()
+
+    def cancel(self) -> None:
+        """Stop timing (the attempt is over)."""
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def _fire(self, sock: socket.socket) -> None:
+        self.fired = True
+        try:
+            # The plain-socket shutdown, also for TLS: it wakes the blocked read with EOF
+            # without touching the SSL object the reading thread is using.
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        except OSError:
+            pass  # already closed: the read has ended anyway

@@ -1,0 +1,58 @@
+"""`rag ask`: answer questions from the command line, with citations."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from rag.cli.common import UsageError, add_location_options, batch_items, print_json, settings_from
+from rag.types import Answer
+
+
+def register(commands) -> None:
+    """Add `ask` to the CLI's subcommand table."""
+    ask = commands.add_parser("ask", help="answer a question with cited quotes")
+    ask.add_argument("question", nargs="?", help="the question, in English or Norwegian")
+    ask.add_argument("--batch", type=Path, help="JSONL file of {\"id\", \"q\"} lines; one answer line each")
+    ask.add_argument("--backend", help="answer backend (default: the `backend` setting, extractive)")
+    ask.add_argument("--k", type=int, help="number of sources to retrieve (default: the `answer_sources` setting, 6)")
+    add_location_options(ask)
+    ask.add_argument("--json", action="store_true", help="print JSON")
+    ask.set_defaults(run=_run_ask)
+
+
+def _run_ask(args: argparse.Namespace) -> int:
+    from rag.answer import Answerer
+
+    if bool(args.question) == bool(args.batch):
+        raise UsageError("give either a QUESTION or --batch FILE.jsonl")
+    if args.question is not None and not args.question.strip():
+        raise UsageError("the question is empty; type a question")
+    answerer = Answerer.from_settings(settings_from(args), backend=args.backend)
+    if args.batch:
+        for query_id, question in batch_items(args.batch):
+            record = {"id": query_id, **answerer.ask(question, k=args.k).to_json()}
+            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+        return 0
+    answer = answerer.ask(args.question, k=args.k)
+    if args.json:
+        print_json(answer.to_json())
+    else:
+        print(readable(answer))
+    return 0
+
+
+def readable(answer: Answer) -> str:
+    """The answer followed by a numbered list of its quoted sources."""
+    lines = [answer.text, ""]
+    lines += [f"! {notice}" for notice in answer.notices]
+    if answer.abstained:
+        lines.append("Closest matches:")
+        lines += [f"  - {' > '.join(c.section_path)}: {c.text[:160]!r}" for c in answer.closest]
+    for citation in answer.citations:
+        lines.append(f"[{citation.n}] {' > '.join(citation.section_path)}")
+        lines.append(f"    «{citation.quote}»")
+    if answer.uncited_sentences:
+        lines.append("Uncited: " + " | ".join(answer.uncited_sentences))
+    return "\n".join(lines)

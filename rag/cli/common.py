@@ -1,0 +1,65 @@
+"""What every `rag` command shares: settings from the command line, options, output and diagnostics.
+
+Diagnostics go to stderr through `rag.errors.report` (`error: ...`, `warning: ...`), so every
+command speaks alike; a command signals a usage problem by raising `UsageError`.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from rag.errors import RagError, report
+from rag.ingest import CorpusLoad, load_corpus
+from rag.settings import Settings
+
+
+class UsageError(RagError):
+    """The command line asks for something impossible; the message says what to type instead."""
+
+
+def add_location_options(parser: argparse.ArgumentParser, index: bool = True) -> None:
+    """--corpus (and --index) for commands that read documents (or the index)."""
+    parser.add_argument("--corpus", type=Path, help="folder of documents (default: seeds/)")
+    if index:
+        parser.add_argument("--index", type=Path, help="index folder (default: index/)")
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """Settings with the command line's --corpus/--index applied on top."""
+    return Settings.load(corpus_dir=getattr(args, "corpus", None), index_dir=getattr(args, "index", None))
+
+
+def load_reporting(settings: Settings) -> CorpusLoad:
+    """Load the corpus and report skipped or failed files on stderr."""
+    loaded = load_corpus(settings.corpus_dir)
+    for problem in loaded.problems:
+        report(problem.level, problem.message)
+    return loaded
+
+
+def print_json(data) -> None:
+    """Indented JSON on stdout, non-ASCII kept as is."""
+    json.dump(data, sys.stdout, ensure_ascii=False, indent=1)
+    sys.stdout.write("\n")
+
+
+def progress(message: str) -> None:
+    """Progress of long work (index builds, evaluation), on stderr so stdout stays parseable."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def batch_items(path: Path):
+    """(id, question) of each {"id", "q"} line of a JSONL file; UsageError naming the bad line."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as error:
+        raise UsageError(f"{path}: cannot be read ({error.strerror or error})") from error
+    for number, line in enumerate(lines, start=1):
+        if line.strip():
+            try:
+                item = json.loads(line)
+                yield item["id"], item["q"]
+            except (json.JSONDecodeError, KeyError, TypeError) as error:
+                raise UsageError(f"{path}:{number}: expected {{\"id\", \"q\"}} ({error})") from error

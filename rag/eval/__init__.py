@@ -1,0 +1,1 @@
+"""Evaluation: suites (data shipped in `data/`), retrieval metrics, `make bench` and its report, the scale bench."""
