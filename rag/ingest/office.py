@@ -18,13 +18,14 @@ HEADING_STYLE = re.compile(r"^(?:Heading|Overskrift)\s*(\d)$", re.IGNORECASE)
 def parse_pdf(path: Path) -> Parsed:
     """Blocks from a PDF's text layer; lines are re-joined into paragraphs."""
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import PyPdfError
 
     try:
         reader = PdfReader(str(path))
         pages = [page.extract_text() or "" for page in reader.pages]
         info = reader.metadata or {}
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as error:
+    # PyPdfError covers every pypdf refusal (a broken xref, a self-referencing object, ...).
+    except (PyPdfError, ValueError, KeyError, TypeError, OSError, RecursionError) as error:
         raise IngestError(f"{path}: not a readable PDF ({error}); re-export it or remove it") from error
     lines = [line.strip() for page in pages for line in page.split("\n")]
     if not any(lines):
