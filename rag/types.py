@@ -207,6 +207,23 @@ class Citation:
         return data
 
 
+@dataclass(frozen=True)
+class AnswerSentence:
+    """One sentence of an answer, the sources it cites, and whether they support it.
+
+    `support` is "supported", "unsupported" (with `reason`) or "uncited".
+    """
+
+    text: str
+    citations: tuple[int, ...] = ()
+    support: str = "supported"
+    reason: str = ""
+
+    def to_json(self) -> dict:
+        """The sentence object of `rag ask --json`."""
+        return {"text": self.text, "citations": list(self.citations), "support": self.support, "reason": self.reason}
+
+
 @dataclass
 class Answer:
     """A finished answer: text with `[n]` markers, resolved citations, and what went wrong."""
@@ -222,6 +239,13 @@ class Answer:
     notices: list[str] = field(default_factory=list)
     search_query: str = ""
     timings_ms: dict = field(default_factory=dict)
+    sentences: list[AnswerSentence] = field(default_factory=list)
+    mode: str = "evidence"
+
+    @property
+    def unsupported(self) -> list[AnswerSentence]:
+        """The sentences its sources do not support."""
+        return [s for s in self.sentences if s.support == "unsupported"]
 
     def to_json(self) -> dict:
         """The `rag ask --json` shape."""
@@ -237,4 +261,6 @@ class Answer:
             "notices": self.notices,
             "search_query": self.search_query,
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
+            "answer_mode": self.mode,
+            "sentences": [s.to_json() for s in self.sentences],
         }

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from rag.eval.benchmark import (
     answer_figures,
+    check_figures,
     default_settings,
     indexing_figures,
     machine,
@@ -20,7 +21,7 @@ from rag.eval.benchmark import (
 )
 from rag.eval.report import write_report
 
-PARTS = ("indexing", "retrieval", "answers", "answers-llm", "injection")
+PARTS = ("indexing", "retrieval", "checks", "answers", "answers-llm", "injection")
 
 
 def main() -> None:
@@ -41,6 +42,8 @@ def main() -> None:
     if "retrieval" in parts:
         suites = args.suites.split(",")
         results.setdefault("retrieval", {}).update(retrieval_figures(settings, suites, args.methods.split(",")))
+    if "checks" in parts:
+        results["checks"] = check_figures(settings)
     if "answers" in parts:
         results.setdefault("answers", {})["extractive"] = answer_figures(settings, "extractive")
     if "answers-llm" in parts:

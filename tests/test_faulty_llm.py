@@ -71,7 +71,7 @@ def answerer_for(seed_index, embedder):
     def make(base_url: str, timeout: float = TIMEOUT) -> Answerer:
         settings = Settings.load(corpus_dir=SEEDS, index_dir=seed_index.folder.parent, backend="openai",
                                  openai_base_url=base_url, llm_timeout=timeout, llm_max_retries=2,
-                                 llm_max_answer_tokens=200)
+                                 llm_max_answer_tokens=200, answer_mode="free")
         return Answerer(settings, Retriever(seed_index, embedder), backend="openai")
     return make
 
@@ -144,3 +144,23 @@ def test_a_hanging_follow_up_rewrite_leaves_the_answer_within_one_timeout(answer
     # Without a shared budget the rewrite and the answer would each wait a full timeout (16 s).
     assert llm_seconds(answer) < 8.0 + MARGIN and len(server.requests) >= 2
     assert answer.backend == "extractive" and answer.citations
+
+
+def test_a_hosted_models_invented_figure_and_wrong_source_are_marked_everywhere(answerer_for):
+    """Scripted free-form answer from a real HTTP server: both bad sentences come back unsupported
+    with a reason, in the JSON, the chat's HTML and the Markdown export."""
+    from ui.render import answer_html, conversation_markdown
+
+    reply = ("Deltakerne mener politiet er underbemannet [1]. "
+             "The government spent 10 billion kroner on this in 2024 [1]. "
+             "Heroin users in LAR have a much lower risk of overdose [1].")
+    with FaultServer(["ok"], deltas=[reply]) as server:
+        answer = answerer_for(server.base_url).ask(QUESTION)
+    flagged = {s["text"]: s for s in answer.to_json()["sentences"] if s["support"] == "unsupported"}
+    invented = flagged["The government spent 10 billion kroner on this in 2024."]
+    wrong = flagged["Heroin users in LAR have a much lower risk of overdose."]
+    assert "10 billion" in invented["reason"] and "[1]" in wrong["reason"]
+    html = answer_html(answer, 0)
+    assert html.count('class="rag-unsupported"') == 2 and "not supported: " in html
+    export = conversation_markdown([answer], "today")
+    assert export.count("> Not supported by its sources:") == 2 and invented["reason"] in export

@@ -71,3 +71,16 @@ def test_search_cli_json_and_batch(seed_index, capsys, tmp_path):
     assert main(["search", "--batch", str(batch), "--k", "2", "--index", index_dir]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [line["id"] for line in lines] == ["a", "b"] and all(len(line["hits"]) == 2 for line in lines)
+
+
+@pytest.mark.slow
+def test_questions_that_name_a_speaker_get_its_passage_first(seed_index, embedder):
+    """CI floor: the share of speaker-naming seeds questions whose first hit lies under the named
+    perspective (measured 0.935 over all, 0.917 on the held-out half; without the boost 0.848)."""
+    from rag.eval.perspectives import perspective_figures
+    from rag.eval.suites import load_suite
+
+    figures = perspective_figures(load_suite("seeds"), seed_index, embedder)
+    assert figures["boost"]["all"]["first_under_speaker"] >= 0.9, figures["boost"]["all"]
+    assert figures["boost"]["test"]["first_under_speaker"] >= 0.85, figures["boost"]["test"]
+    assert figures["boost"]["all"]["first_under_speaker"] > figures["no_boost"]["all"]["first_under_speaker"]

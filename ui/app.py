@@ -44,6 +44,7 @@ EXAMPLES = [
     "Hva mener brukerorganisasjonene om politiet?",
 ]
 LANGUAGES = [("Auto (as asked)", "auto"), ("English", "en"), ("Norsk", "no")]
+MODES = [("Evidence first", "evidence"), ("Free", "free")]
 DEFAULT_HOST = "127.0.0.1"
 AUTH_ENV = "RAG_AUTH"
 ANSWER_QUEUE = "answer"  # chat and API share one queue: two cores answer one question at a time
@@ -65,6 +66,7 @@ class _ChatPanels:
     k: gr.Slider
     doc_filter: gr.Dropdown
     language: gr.Radio
+    mode: gr.Radio
     sources: gr.HTML
     document: gr.HTML
 
@@ -120,16 +122,17 @@ def _chat_tab(engine: Engine) -> _ChatPanels:
             with gr.Row():
                 new = gr.Button("New conversation", elem_id="rag-new", size="sm")
                 export = gr.DownloadButton("Export conversation (Markdown)", elem_id="rag-export", size="sm")
-            backend, k, doc_filter, language = _settings_panel(engine)
+            backend, k, doc_filter, language, mode = _settings_panel(engine)
         with gr.Column(scale=2):
             gr.Markdown("### Sources")
             sources = gr.HTML(sources_html(None, 0, {}), elem_id="rag-sources", js_on_load=SOURCES_JS)
     gr.Markdown("### Document")
     document = gr.HTML(document_placeholder(), elem_id="rag-document", js_on_load=DOCUMENT_JS)
-    return _ChatPanels(chatbot, question, send, new, export, backend, k, doc_filter, language, sources, document)
+    return _ChatPanels(chatbot, question, send, new, export, backend, k, doc_filter, language, mode, sources,
+                       document)
 
 
-def _settings_panel(engine: Engine) -> tuple[gr.Dropdown, gr.Slider, gr.Dropdown, gr.Radio]:
+def _settings_panel(engine: Engine) -> tuple[gr.Dropdown, gr.Slider, gr.Dropdown, gr.Radio, gr.Radio]:
     with gr.Accordion("Answer settings", open=False, elem_id="rag-settings"):
         names = sorted(set(backend_names()) | {engine.default_backend})
         backend = gr.Dropdown(names, value=engine.default_backend, label="Backend", elem_id="rag-backend",
@@ -138,7 +141,10 @@ def _settings_panel(engine: Engine) -> tuple[gr.Dropdown, gr.Slider, gr.Dropdown
         doc_filter = gr.Dropdown(_document_choices(engine), value=[], multiselect=True, elem_id="rag-doc-filter",
                                  label="Only these documents", info="Empty: all documents.")
         language = gr.Radio(LANGUAGES, value="auto", label="Answer language", elem_id="rag-language")
-    return backend, k, doc_filter, language
+        mode = gr.Radio(MODES, value=engine.settings.answer_mode, label="Answer mode", elem_id="rag-mode",
+                        info="Evidence first: the code attaches every citation. Free: the model places them "
+                             "(for strong hosted models). Every sentence is checked either way.")
+    return backend, k, doc_filter, language, mode
 
 
 def _corpus_tab(engine: Engine, tab: gr.Tab) -> _CorpusPanels:
@@ -162,8 +168,8 @@ def _document_choices(engine: Engine) -> list[tuple[str, str]]:
 
 
 def _wire_chat(engine: Engine, panels: _ChatPanels, conversation: gr.State, export_dir: Path) -> None:
-    def respond(question, messages, state, backend, k, doc_ids, language):
-        options = AskOptions(backend, int(k), tuple(doc_ids or ()), None if language == "auto" else language)
+    def respond(question, messages, state, backend, k, doc_ids, language, mode):
+        options = AskOptions(backend, int(k), tuple(doc_ids or ()), None if language == "auto" else language, mode)
         question = _checked(engine, question, options)
         state = state or Conversation()
         messages = [*messages, {"role": "user", "content": question_html(question)},
@@ -178,7 +184,7 @@ def _wire_chat(engine: Engine, panels: _ChatPanels, conversation: gr.State, expo
         return "", [], None, sources_html(None, 0, {}), document_placeholder(), None
 
     inputs = [panels.question, panels.chatbot, conversation, panels.backend, panels.k, panels.doc_filter,
-              panels.language]
+              panels.language, panels.mode]
     outputs = [panels.question, panels.chatbot, conversation, panels.sources, panels.export]
     gr.on([panels.question.submit, panels.send.click], respond, inputs=inputs, outputs=outputs,
           api_visibility="private", concurrency_id=ANSWER_QUEUE, concurrency_limit=1)

@@ -56,6 +56,8 @@ mark { background: #ffe066; color: inherit; padding: 0 1px; }
 a.rag-cite { font-weight: 600; text-decoration: none; margin-left: 1px; }
 .rag-uncited { text-decoration: underline dashed #c2410c; text-underline-offset: 3px; }
 .rag-uncited-flag { color: #c2410c; font-size: 0.8em; }
+.rag-unsupported { text-decoration: underline wavy #b91c1c; text-underline-offset: 3px; }
+.rag-unsupported-flag { color: #b91c1c; font-size: 0.8em; }
 .rag-notice { border-left: 3px solid #d97706; padding: 4px 8px; margin-bottom: 6px; font-size: 0.9em;
   background: rgba(217, 119, 6, 0.08); }
 .rag-typing { color: var(--body-text-color-subdued); }

@@ -24,6 +24,7 @@ class AskOptions:
     k: int | None = None  # None: the `answer_sources` setting
     doc_ids: tuple[str, ...] = ()
     language: str | None = None  # None: answer in the question's language
+    mode: str | None = None  # None: the `answer_mode` setting
 
 
 class Engine:
@@ -62,7 +63,8 @@ class Engine:
         """The answerer's events for `question` in `conversation`; the finished answer joins the conversation."""
         answerer = self.answerer(options.backend)
         events = answerer.stream(question, conversation.history(), k=options.k,
-                                 filters=Filters(doc_ids=frozenset(options.doc_ids)), language=options.language)
+                                 filters=Filters(doc_ids=frozenset(options.doc_ids)), language=options.language,
+                                 mode=options.mode)
         for event in events:
             if isinstance(event, Finished):
                 conversation.add(event.answer, referenced_documents(event.answer, answerer.index))

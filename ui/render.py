@@ -117,10 +117,15 @@ def streaming_html(text: str) -> str:
 
 
 def answer_html(answer: Answer, turn: int) -> str:
-    """A finished answer: notices, then the text with `[n]` as source links and uncited sentences marked."""
+    """A finished answer: notices, then the text with `[n]` as source links, and uncited and
+    unsupported sentences marked (the reason on hover and after the sentence)."""
     cited = {citation.n for citation in answer.citations}
-    uncited = _uncited_spans(answer.text, answer.uncited_sentences)
-    body = _inline_html(answer.text, uncited, cited, turn)
+    marks = [(start, end, _uncited_html(answer.text[start:end]))
+             for start, end in _uncited_spans(answer.text, answer.uncited_sentences)]
+    for sentence in answer.unsupported:
+        for start, end in _uncited_spans(answer.text, [sentence.text]):
+            marks.append((start, end, _unsupported_html(answer.text[start:end], sentence.reason)))
+    body = _inline_html(answer.text, marks, cited, turn)
     return notices_html(answer.notices) + _paragraphs_html(body)
 
 
@@ -138,17 +143,21 @@ def _uncited_spans(text: str, sentences: Sequence[str]) -> list[tuple[int, int]]
     """Where each uncited sentence sits in the answer text, in order."""
     spans, cursor = [], 0
     for sentence in sentences:
-        found = text.find(sentence, cursor)
-        if found >= 0 and sentence:
-            spans.append((found, found + len(sentence)))
-            cursor = found + len(sentence)
+        # A claim is stored without its markers: "... kroner." stands as "... kroner [1]." in the text.
+        for needle in (sentence, sentence.rstrip(".!?…:")):
+            found = text.find(needle, cursor) if needle else -1
+            if found >= 0:
+                spans.append((found, found + len(needle)))
+                cursor = found + len(needle)
+                break
     return spans
 
 
-def _inline_html(text: str, uncited: list[tuple[int, int]], cited: set[int], turn: int) -> str:
-    """Escaped text where markers become links and uncited sentences are wrapped."""
+def _inline_html(text: str, marks: list[tuple[int, int, str]], cited: set[int], turn: int) -> str:
+    """Escaped text where markers become links and marked sentences are wrapped."""
     pieces = [(m.start(), m.end(), _marker_html(m, cited, turn)) for m in MARKER.finditer(text)]
-    pieces += [(start, end, _uncited_html(text[start:end])) for start, end in uncited]
+    # A marked sentence ends before its markers, so both are written.
+    pieces += marks
     out, cursor = [], 0
     for start, end, markup in sorted(pieces):
         if start < cursor:  # overlaps a piece already written; keep the first
@@ -166,6 +175,11 @@ def _marker_html(match: re.Match, cited: set[int], turn: int) -> str:
         for n in marker_numbers(match.group(1))
     ]
     return (" " if match.group(0).startswith(" ") else "") + "".join(links)
+
+
+def _unsupported_html(sentence: str, reason: str) -> str:
+    return (f'<span class="rag-unsupported" title="Not supported: {esc(reason)}">{esc(sentence)}</span>'
+            f'<span class="rag-unsupported-flag"> (not supported: {esc(reason)})</span>')
 
 
 def _uncited_html(sentence: str) -> str:
@@ -315,6 +329,8 @@ def conversation_markdown(answers: Sequence[Answer], exported: str) -> str:
     lines = ["# Conversation", "", f"Exported {exported}.", ""]
     for number, answer in enumerate(answers, start=1):
         lines += [f"## {number}. {_md(answer.question)}", "", _md(answer.text), ""]
+        lines += [f"> Not supported by its sources: «{_md(s.text)}» ({_md(s.reason)})" for s in answer.unsupported]
+        lines += [""] if answer.unsupported else []
         lines += [f"> Note: {_md(notice)}" for notice in answer.notices] + ([""] if answer.notices else [])
         lines += _markdown_sources(answer)
     return "\n".join(lines).rstrip() + "\n"

@@ -8,6 +8,8 @@
     answerability.py  when to abstain
     backends/         the backend protocol, registry (entry points), llama.cpp and OpenAI-compatible
 """
-from rag.answer.answerer import NO_ANSWER_PATTERN, Answerer, Finished, SourcesFound, TextDelta
+from rag.answer.answerer import Answerer
+from rag.answer.events import Finished, SourcesFound, TextDelta
+from rag.answer.prompt import NO_ANSWER_PATTERN
 
 __all__ = ["Answerer", "Finished", "NO_ANSWER_PATTERN", "SourcesFound", "TextDelta"]

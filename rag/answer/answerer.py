@@ -1,27 +1,31 @@
-"""The answering pipeline: question -> standalone query -> retrieve -> prompt -> stream -> Answer.
+"""The answering pipeline: question -> standalone query -> retrieve -> abstain or answer -> Answer.
 
-`Answerer.stream` yields events as they happen (sources found, text deltas, the final
-answer); `Answerer.ask` returns only the final `Answer`. Retrieval that finds nothing
-close enough ends in an honest abstention with the closest passages; a failing backend
-falls back to the extractive answer with a visible notice.
+`Answerer.stream` yields events as they happen (sources found, text, the final answer);
+`Answerer.ask` returns only the final `Answer`. Retrieval that finds nothing close enough
+ends in an honest abstention with the closest passages. Answers are evidence-first by
+default (`rag.answer.evidence_first`: the code attaches citations, every sentence is
+checked), or free-form (`rag.answer.free_form`: the model places `[n]`, sentences are
+checked and marked) with the `answer_mode` setting.
 """
 from __future__ import annotations
 
-import re
 import time
-from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Iterator
 
 import numpy as np
 
+from rag.answer import evidence_first, free_form
 from rag.answer.answerability import should_abstain, unknown_names
-from rag.answer.backends.base import Backend, BackendContext, BackendError, Prompt
+from rag.answer.backends.base import Backend, BackendContext
 from rag.answer.backends.registry import create_backend
-from rag.answer.citations import resolve
+from rag.answer.events import Finished, SourcesFound, TextDelta, Turn
 from rag.answer.extractive import ExtractiveBackend
 from rag.answer.followup import rewrite_follow_up, rewrite_with_llm
-from rag.answer.prompt import NO_ANSWER, build_prompt
+from rag.answer.prompt import NO_ANSWER, NO_ANSWER_PATTERN, build_prompt
+from rag.answer.support import SupportChecker, SupportConfig
 from rag.embedding.embedder import Embedder
+from rag.errors import SettingsError
 from rag.index import Index, ensure_index
 from rag.language import detect_language
 from rag.retrieval import Retriever
@@ -32,49 +36,10 @@ ABSTAIN_TEXT = {
     "en": "The documents do not seem to answer this question. The closest passages are listed below.",
     "no": "Dokumentene ser ikke ut til å svare på dette spørsmålet. De nærmeste avsnittene står under.",
 }
-FALLBACK_NOTICE = "The {backend} backend failed ({error}); this answer was composed by the extractive backend."
-NO_ANSWER_PATTERN = re.compile(
-    r"(sources|documents) (do|does) not (answer|contain|mention|say)|kildene svarer ikke|"
-    r"(kildene|dokumentene) (sier|nevner|inneholder) ikke", re.IGNORECASE)
 CLOSEST = 3
-# A server that ignores max_tokens is cut off here: tokens average about 4 characters in
-# English and Norwegian, so 6 leaves an honest answer room to finish.
-CHARS_PER_TOKEN_CAP = 6
-CUT_NOTICE = "The {backend} backend went past the {tokens}-token answer limit; its answer was cut there."
+MODES = {"evidence": evidence_first.generate, "free": free_form.generate}
 # Share of `llm_timeout` a follow-up rewrite may use; the answer gets what is left.
 REWRITE_SHARE = 0.25
-
-
-@dataclass
-class SourcesFound:
-    """Retrieval finished: the hits the answer will draw on."""
-
-    hits: list[Hit]
-    search_query: str
-
-
-@dataclass
-class TextDelta:
-    """A piece of answer text as the backend produced it."""
-
-    text: str
-
-
-@dataclass
-class Finished:
-    """The final, post-processed answer."""
-
-    answer: Answer
-
-
-@dataclass
-class _Turn:
-    question: str
-    search_query: str
-    language: str
-    hits: list[Hit]
-    timings: dict = field(default_factory=dict)
-    deadline: float = 0.0  # monotonic time by which the backend must be done
 
 
 class Answerer:
@@ -122,20 +87,31 @@ class Answerer:
         raise RuntimeError("the answer stream ended without a final answer")
 
     def stream(self, question: str, history: list[dict] | None = None, k: int | None = None,
-               filters: Filters = Filters(), language: str | None = None) -> Iterator:
-        """Yield SourcesFound, then TextDelta pieces, then Finished (k: sources; default `answer_sources`)."""
-        k = k or self.settings.answer_sources
+               filters: Filters = Filters(), language: str | None = None, mode: str | None = None) -> Iterator:
+        """Yield SourcesFound, then TextDelta pieces, then Finished.
+
+        `k`: sources to retrieve (default `answer_sources`); `mode`: "evidence" or "free"
+        (default `answer_mode`); `language`: "en" or "no" (default: the question's)."""
+        generate = MODES.get(mode or self.settings.answer_mode)
+        if generate is None:
+            raise SettingsError(f"answer mode {mode or self.settings.answer_mode!r} is unknown; use evidence or free")
         question = question.strip()
         if not question:
             raise ValueError("the question is empty; type a question")
-        turn = self._retrieve(question, history or [], k, filters, language)
+        turn = self._retrieve(question, history or [], k or self.settings.answer_sources, filters, language)
         yield SourcesFound(turn.hits, turn.search_query)
         if self.unanswerable(turn.search_query, turn.hits):
-            yield Finished(self._abstain(turn, self.backend.name))
+            yield Finished(self.abstention(turn, self.backend.name))
             return
         prompt = build_prompt(question, turn.search_query, turn.hits, history or [], turn.language,
                               self.backend.context_window, self.settings.llm_max_answer_tokens)
-        yield from self._generate(turn, prompt)
+        yield from generate(self, turn, prompt)
+
+    @cached_property
+    def checker(self) -> SupportChecker:
+        """The support check every answer sentence goes through."""
+        config = SupportConfig(similarity=self.settings.support_similarity)
+        return SupportChecker(self.embedder.encode_queries, self.index.perspectives, config)
 
     def unanswerable(self, query: str, hits: list[Hit]) -> bool:
         """True when the hits are too weak evidence for `query` (see rag.answer.answerability)."""
@@ -157,73 +133,21 @@ class Answerer:
         budget = min(self.settings.llm_timeout * REWRITE_SHARE, 20.0)
         return rewrite_with_llm(self.backend, question, history, budget)
 
-    def _retrieve(self, question: str, history: list[dict], k: int, filters: Filters, language: str | None) -> _Turn:
+    def _retrieve(self, question: str, history: list[dict], k: int, filters: Filters, language: str | None) -> Turn:
         started = time.perf_counter()
         # One LLM budget per question: a rewrite that hangs leaves the answer less time, not more.
         deadline = time.monotonic() + self.settings.llm_timeout
         search_query = self._standalone(question, history)
         rewritten = time.perf_counter()
         result = self.retriever.search(search_query, k, filters)
-        turn = _Turn(question, search_query, language or detect_language(question), result.hits, deadline=deadline)
+        turn = Turn(question, search_query, language or detect_language(question), result.hits, result.named,
+                    deadline=deadline)
         turn.timings["rewrite"] = (rewritten - started) * 1000
         turn.timings["retrieve"] = (time.perf_counter() - rewritten) * 1000
         return turn
 
-    def _generate(self, turn: _Turn, prompt: Prompt) -> Iterator:
-        started = time.perf_counter()
-        parts: list[str] = []
-        backend, notices = self.backend, []
-        try:
-            for delta in self._capped(backend, prompt, turn.deadline, notices):
-                turn.timings.setdefault("first_token", (time.perf_counter() - started) * 1000)
-                parts.append(delta)
-                yield TextDelta(delta)
-            if not "".join(parts).strip():
-                raise BackendError("it returned an empty answer")
-        except BackendError as error:
-            notices.append(FALLBACK_NOTICE.format(backend=backend.name, error=error))
-            parts, backend = [], self.extractive
-            yield TextDelta("\n\n")
-            for delta in self.extractive.stream(prompt):
-                parts.append(delta)
-                yield TextDelta(delta)
-        turn.timings["generate"] = (time.perf_counter() - started) * 1000
-        yield Finished(self._finish(turn, prompt, "".join(parts), backend.name, notices))
-
-    def _capped(self, backend: Backend, prompt: Prompt, deadline: float, notices: list[str]) -> Iterator[str]:
-        """The backend's deltas within the time left, cut off past the answer limit."""
-        tokens = self.settings.llm_max_answer_tokens
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise BackendError("no time was left for an answer within llm_timeout")
-        stream, length = backend.stream(prompt, tokens, remaining), 0
-        try:
-            for delta in stream:
-                delta = delta[: max(tokens * CHARS_PER_TOKEN_CAP - length, 0)]
-                length += len(delta)
-                if delta:
-                    yield delta
-                if length >= tokens * CHARS_PER_TOKEN_CAP:
-                    notices.append(CUT_NOTICE.format(backend=backend.name, tokens=tokens))
-                    return
-        finally:
-            close = getattr(stream, "close", None)  # stop a runaway server now, not when collected
-            if close is not None:
-                close()
-
-    def _finish(self, turn: _Turn, prompt: Prompt, text: str, backend: str, notices: list[str]) -> Answer:
-        started = time.perf_counter()
-        resolved = resolve(text, prompt.sources, self.index.documents, self.sentence_similarity)
-        if resolved.dropped_markers:
-            notices.append("Removed citations of sources that do not exist: "
-                           + ", ".join(f"[{n}]" for n in resolved.dropped_markers))
-        if not resolved.citations and (not text.strip() or NO_ANSWER_PATTERN.search(text)):
-            return self._abstain(turn, backend, notices)
-        turn.timings["cite"] = (time.perf_counter() - started) * 1000
-        return Answer(turn.question, resolved.text.strip(), turn.language, False, backend, resolved.citations,
-                      resolved.uncited_sentences, [], notices, turn.search_query, dict(turn.timings))
-
-    def _abstain(self, turn: _Turn, backend: str, notices: list[str] | None = None) -> Answer:
+    def abstention(self, turn: Turn, backend: str, notices: list[str] | None = None) -> Answer:
+        """The honest "the documents do not answer this" with the closest passages."""
         text = ABSTAIN_TEXT[turn.language]
         closest = [hit.chunk for hit in turn.hits[:CLOSEST]]
         return Answer(turn.question, text, turn.language, True, backend, [], [], closest, notices or [],
@@ -235,4 +159,4 @@ class Answerer:
         return vectors[1:] @ vectors[0]
 
 
-__all__ = ["Answerer", "SourcesFound", "TextDelta", "Finished", "NO_ANSWER"]
+__all__ = ["Answerer", "Finished", "NO_ANSWER", "NO_ANSWER_PATTERN", "SourcesFound", "TextDelta"]

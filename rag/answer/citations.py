@@ -32,6 +32,9 @@ class Resolved:
     citations: list[Citation] = field(default_factory=list)
     uncited_sentences: list[str] = field(default_factory=list)
     dropped_markers: list[int] = field(default_factory=list)
+    # Every claim with the markers it carries and the citations they resolved to (none: too
+    # far from anything the cited chunk says).
+    claims: list[tuple[str, tuple[int, ...], list[Citation]]] = field(default_factory=list)
 
 
 def marker_numbers(inner: str) -> list[int]:
@@ -64,8 +67,12 @@ def answer_sentences(text: str) -> list[str]:
     return [m.group(0).strip() for m in ANSWER_SENTENCE.finditer(text) if m.group(0).strip()]
 
 
-def resolve(text: str, sources: list[Source], documents: dict, scorer: SentenceScorer) -> Resolved:
-    """Clean the markers of `text` and resolve every remaining one to a quote."""
+def resolve(text: str, sources: list[Source], documents: dict, scorer: SentenceScorer,
+            min_similarity: float | None = None) -> Resolved:
+    """Clean the markers of `text` and resolve every remaining one to a quote.
+
+    With `min_similarity`, a marker whose best sentence in the cited chunk is less similar
+    than that to the claim resolves to nothing (the claim keeps the marker, without a quote)."""
     by_number = {s.n: s for s in sources}
     cleaned, dropped = strip_invalid_markers(text, set(by_number))
     resolved = Resolved(cleaned, dropped_markers=sorted(set(dropped)))
@@ -76,12 +83,18 @@ def resolve(text: str, sources: list[Source], documents: dict, scorer: SentenceS
         if not numbers:
             if _is_claim(claim):
                 resolved.uncited_sentences.append(claim)
+                resolved.claims.append((claim, (), []))
             continue
+        found = []
         for n in dict.fromkeys(numbers):
-            citation = quote_for(claim, by_number[n], documents[by_number[n].chunk.doc_id].text, scorer)
+            citation = quote_for(claim, by_number[n], documents[by_number[n].chunk.doc_id].text, scorer, min_similarity)
+            if citation is None:
+                continue
+            found.append(citation)
             if (citation.n, citation.start, citation.end) not in seen:
                 seen.add((citation.n, citation.start, citation.end))
                 resolved.citations.append(citation)
+        resolved.claims.append((claim, tuple(dict.fromkeys(numbers)), found))
     return resolved
 
 
@@ -90,15 +103,20 @@ def _is_claim(sentence: str) -> bool:
     return len(sentence.split()) >= 4 and not sentence.endswith(":")
 
 
-def quote_for(claim: str, source: Source, document_text: str, scorer: SentenceScorer) -> Citation:
-    """The citation of `source` for `claim`: a verbatim claim, else the best-supporting sentence."""
+def quote_for(claim: str, source: Source, document_text: str, scorer: SentenceScorer,
+              min_similarity: float | None = None) -> Citation | None:
+    """The citation of `source` for `claim`: a verbatim claim, else the best-supporting sentence
+    (None when even that one is less similar than `min_similarity`)."""
     chunk = source.chunk
     span = _verbatim_span(claim, chunk.text, chunk.start)
     if span is None:
         spans = sentence_spans(chunk.text, chunk.start) or [(chunk.start, chunk.end)]
         texts = [document_text[s:e] for s, e in spans]
-        scores = scorer(claim, texts) + 0.2 * _term_overlap(claim, texts)
-        span = spans[int(np.argmax(scores))]
+        similarities = scorer(claim, texts)
+        best = int(np.argmax(similarities + 0.2 * _term_overlap(claim, texts)))
+        if min_similarity is not None and similarities[best] < min_similarity:
+            return None
+        span = spans[best]
     start, end = span
     return Citation(source.n, chunk.id, chunk.doc_id, chunk.title, chunk.section_path,
                     document_text[start:end], start, end)

@@ -94,9 +94,23 @@ def _text(source: Source, start: int, end: int) -> str:
 
 def _sentences(source: Source, start: int, end: int) -> list[str]:
     """The sentences of a picked passage that are long enough to stand as a claim."""
+    return [_text(source, s, e) for s, e in claim_spans(source, start, end)]
+
+
+def claim_spans(source: Source, start: int, end: int) -> list[tuple[int, int]]:
+    """Document spans of the sentences of a picked passage that are long enough to stand as a claim."""
     text = _text(source, start, end)
-    found = [text[s:e].strip() for s, e in sentence_spans(text)]
-    return [s for s in found if len(s.split()) >= MIN_WORDS] or [text.strip()]
+    found = [(start + s, start + e) for s, e in sentence_spans(text)]
+    found = [_stripped(text, start, s, e) for s, e in found]
+    claims = [(s, e) for s, e in found if len(text[s - start:e - start].split()) >= MIN_WORDS]
+    return claims or [_stripped(text, start, start, end)]
+
+
+def _stripped(text: str, offset: int, start: int, end: int) -> tuple[int, int]:
+    """(start, end) without the white space at either end of the span."""
+    piece = text[start - offset:end - offset]
+    lead = len(piece) - len(piece.lstrip())
+    return start + lead, end - (len(piece) - len(piece.rstrip()))
 
 
 def _room_for(candidate: Candidate, picks: list[Candidate]) -> bool:

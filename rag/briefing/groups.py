@@ -8,31 +8,14 @@ start of a section heading or a document's title or id; it replaces the found gr
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Iterable
 
 from rag.errors import SettingsError
-from rag.types import Document, Filters
+from rag.index.perspectives import Perspective, find_perspectives
+from rag.types import Document
 
-
-@dataclass(frozen=True)
-class Group:
-    """A perspective: a speaker group's section of a document, or a whole document (empty prefix)."""
-
-    label: str
-    doc_id: str
-    title: str
-    section_prefix: tuple[str, ...] = ()
-
-    @property
-    def filters(self) -> Filters:
-        """Search filters that keep a search within this group's text."""
-        return Filters(doc_ids=frozenset({self.doc_id}), section_prefix=self.section_prefix)
-
-    @property
-    def heading(self) -> str:
-        """The group's own heading, or the document title for a whole document."""
-        return self.section_prefix[-1] if self.section_prefix else self.title
+# A briefing's group is one of the corpus's perspectives (see rag.index.perspectives).
+Group = Perspective
 
 
 def find_groups(documents: Iterable[Document], named: str = "") -> list[Group]:
@@ -40,16 +23,7 @@ def find_groups(documents: Iterable[Document], named: str = "") -> list[Group]:
     documents = list(documents)
     if named.strip():
         return [_named_group(spec, documents) for spec in named.split(";") if spec.strip()]
-    groups: list[Group] = []
-    for document in documents:
-        group_paths = {s.path for s in document.sections if s.is_group}
-        sections = [s for s in document.sections
-                    if s.is_group and not any(s.path[:depth] in group_paths for depth in range(1, len(s.path)))]
-        groups += [Group(_label(s.heading), document.id, document.title, s.path) for s in sections]
-        authors = document.meta.get("authors") or []
-        if not sections and authors:
-            groups.append(Group(", ".join(authors), document.id, document.title))
-    return groups
+    return find_perspectives(documents)
 
 
 def _label(heading: str) -> str:

@@ -16,6 +16,8 @@ def register(commands) -> None:
     ask.add_argument("question", nargs="?", help="the question, in English or Norwegian")
     ask.add_argument("--batch", type=Path, help="JSONL file of {\"id\", \"q\"} lines; one answer line each")
     ask.add_argument("--backend", help="answer backend (default: the `backend` setting, extractive)")
+    ask.add_argument("--answer-mode", choices=("evidence", "free"),
+                     help="evidence: citations attached by the code (default); free: the model places [n]")
     ask.add_argument("--k", type=int, help="number of sources to retrieve (default: the `answer_sources` setting, 6)")
     add_location_options(ask)
     ask.add_argument("--json", action="store_true", help="print JSON")
@@ -32,10 +34,10 @@ def _run_ask(args: argparse.Namespace) -> int:
     answerer = Answerer.from_settings(settings_from(args), backend=args.backend)
     if args.batch:
         for query_id, question in batch_items(args.batch):
-            record = {"id": query_id, **answerer.ask(question, k=args.k).to_json()}
+            record = {"id": query_id, **answerer.ask(question, k=args.k, mode=args.answer_mode).to_json()}
             sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
         return 0
-    answer = answerer.ask(args.question, k=args.k)
+    answer = answerer.ask(args.question, k=args.k, mode=args.answer_mode)
     if args.json:
         print_json(answer.to_json())
     else:
@@ -55,4 +57,5 @@ def readable(answer: Answer) -> str:
         lines.append(f"    «{citation.quote}»")
     if answer.uncited_sentences:
         lines.append("Uncited: " + " | ".join(answer.uncited_sentences))
+    lines += [f"Not supported: {s.text} ({s.reason})" for s in answer.unsupported]
     return "\n".join(lines)

@@ -30,7 +30,7 @@ def result_json(result: SearchResult) -> dict:
     hits = [{"rank": rank, "score": round(hit.score, 6), "similarity": round(hit.similarity, 4), "ranks": hit.ranks,
              "chunk": hit.chunk.to_json()}
             for rank, hit in enumerate(result.hits, start=1)]
-    return {"query": result.query, "hits": hits, "timings_ms": {k: round(v, 3) for k, v in result.timings_ms.items()}}
+    return {"query": result.query, "perspective": result.perspective, "hits": hits, "timings_ms": {k: round(v, 3) for k, v in result.timings_ms.items()}}
 
 
 def _filters(args: argparse.Namespace, index) -> Filters:

@@ -129,6 +129,7 @@ def _answer_summary(rows, index, is_relevant, backend: str) -> dict:
     expected = sum(any(is_relevant(ch, q) for ch in index.chunks if ch.id in {c.chunk_id for c in a.citations})
                    for a, q in answered)
     firsts = [f for _, f, _, _ in rows if f is not None]
+    sentences = [s for a, _ in answered for s in a.sentences]
     return {
         "backend": backend, "questions": len(rows), "citations": len(citations),
         "citation_validity": round(valid / max(len(citations), 1), 3),
@@ -136,9 +137,29 @@ def _answer_summary(rows, index, is_relevant, backend: str) -> dict:
         "answerable_abstained": len(answerable) - len(answered),
         "unanswerable_abstained": f"{sum(a.abstained for a in unanswerable)}/{len(unanswerable)}",
         "abstention_accuracy": round((len(answered) + sum(a.abstained for a in unanswerable)) / len(rows), 3),
-        "first_token_ms_p50": round(statistics.median(firsts) * 1000, 1) if firsts else None,
+        "answers_without_citation": sum(not a.citations for a, _ in answered),
+        "sentences": len(sentences),
+        "sentences_supported": round(sum(s.support == "supported" for s in sentences) / max(len(sentences), 1), 3),
+        "first_sentence_ms_p50": round(statistics.median(firsts) * 1000, 1) if firsts else None,
         "answer_ms_p50": round(statistics.median(t for _, _, t, _ in rows) * 1000, 1),
     }
+
+
+def check_figures(settings: Settings) -> dict:
+    """Perspective-aware retrieval and the support check, each on its held-out half (see rag.eval)."""
+    from rag.answer.support import SupportChecker
+    from rag.embedding.embedder import Embedder
+    from rag.eval.metrics import suite_index
+    from rag.eval.perspectives import perspective_figures
+    from rag.eval.suites import load_suite
+    from rag.eval.support import support_figures
+
+    suite = load_suite("seeds")
+    embedder = Embedder(settings)
+    index = suite_index(suite, settings, embedder, progress=lambda m: None)
+    checker = SupportChecker(embedder.encode_queries, index.perspectives)
+    return {"perspectives": perspective_figures(suite, index, embedder),
+            "support": support_figures(checker, index)}
 
 
 def planted_instruction_figures(settings: Settings, backend: str = "llamacpp") -> dict:

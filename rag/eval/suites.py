@@ -56,6 +56,8 @@ class Query:
     doc_id: str
     spans: tuple[Span, ...]
     kind: str = ""
+    # The perspective (group heading label, or a document's authors) the question names, if any.
+    speaker: str = ""
 
     def __post_init__(self) -> None:
         if self.lang not in LANGS:
@@ -119,7 +121,16 @@ def _seed_query(row: dict, by_source: dict[str, Document]) -> Query:
         raise SuiteError(f"seed question {row['id']}: document {row['doc']!r} is not in {SEEDS_DIR}")
     start = find_once(document.text, row["quote"], f"seed question {row['id']}")
     span = (start, start + len(row["quote"]))
-    return Query(row["id"], row["q"], row["lang"], document.id, (span,), row.get("kind", ""))
+    return Query(row["id"], row["q"], row["lang"], document.id, (span,), row.get("kind", ""), row.get("speaker", ""))
+
+
+def halves(items: list, key=lambda item: item.id) -> tuple[list, list]:
+    """(calibration, test): items whose id ends in an odd number calibrate, the others report.
+
+    Thresholds are tuned on the first half only, and figures are reported on the second, so
+    that a figure never comes from the questions its threshold was fitted to."""
+    odd = [item for item in items if int("".join(c for c in key(item) if c.isdigit()) or 0) % 2]
+    return odd, [item for item in items if item not in odd]
 
 
 def find_once(text: str, needle: str, what: str) -> int:

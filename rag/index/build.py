@@ -30,6 +30,7 @@ from rag.index.files import (
 )
 from rag.index.lexical import LexicalIndex
 from rag.index.loaded import FORMAT_VERSION, Index, chunking_manifest, load_index, stale_reasons, vector_id
+from rag.index.perspectives import PERSPECTIVES_VERSION, PerspectiveTable
 from rag.index.store import VectorStore, resolve_kind, store_for_settings
 from rag.index.windows import WindowTable, window_spans, window_texts
 from rag.ingest import load_corpus
@@ -55,11 +56,13 @@ class UpdateReport:
     embedded_chunks: int = 0
     total_chunks: int = 0
     seconds: float = 0.0
+    # The perspectives were found by an older rule: re-found and re-embedded, every vector reused.
+    perspectives_refreshed: bool = False
 
     @property
     def changed_anything(self) -> bool:
         """True when a new version was written."""
-        return bool(self.rebuilt or self.added or self.changed or self.removed)
+        return bool(self.rebuilt or self.added or self.changed or self.removed or self.perspectives_refreshed)
 
 
 def build_index(settings: Settings, embedder: Embedder | None = None, progress: Progress = _stderr) -> UpdateReport:
@@ -75,6 +78,8 @@ def update_index(settings: Settings, embedder: Embedder | None = None, progress:
         documents = documents if documents is not None else _load_documents(settings, progress)
         previous, report = _previous_index(settings, force_rebuild, progress)
         plan = _plan(previous, documents, report)
+        report.perspectives_refreshed = previous is not None and \
+            previous.manifest.get("perspectives", {}).get("version") != PERSPECTIVES_VERSION
         if previous is not None and not report.changed_anything:
             report.total_chunks = len(previous.chunks)
             report.seconds = time.perf_counter() - started
@@ -181,7 +186,10 @@ def _write(settings, embedder, documents, embedded: _Embedded, previous, progres
     write_chunks(building, embedded.chunks)
     store = _write_vectors(settings, building, embedded, progress)
     LexicalIndex.build(embedded.chunks).save(building / "lexical")
-    write_json(building / MANIFEST, _manifest(settings, embedder, documents, embedded.chunks, store, previous))
+    perspectives = PerspectiveTable.build(documents, embedder.encode_queries, embedder.dim)
+    perspectives.save(building)
+    write_json(building / MANIFEST, _manifest(settings, embedder, documents, embedded.chunks, store, previous,
+                                              perspectives))
     publish(settings.index_dir, building)
     clear_checkpoints(settings.index_dir)
 
@@ -205,7 +213,7 @@ def _write_vectors(settings, building: Path, embedded: _Embedded, progress) -> V
     return store
 
 
-def _manifest(settings, embedder, documents, chunks, store, previous) -> dict:
+def _manifest(settings, embedder, documents, chunks, store, previous, perspectives) -> dict:
     now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     per_document = {d.id: {"source": d.source, "content_hash": d.meta["content_hash"], "chunks": 0} for d in documents}
     for chunk in chunks:
@@ -218,6 +226,7 @@ def _manifest(settings, embedder, documents, chunks, store, previous) -> dict:
         "embedding": {"model": settings.embedding_model, "model_id": embedder.model_id,
                       "dim": embedder.dim, "max_seq_length": embedder.max_seq_length},
         "chunking": chunking_manifest(settings),
+        "perspectives": {"version": PERSPECTIVES_VERSION, "labels": [p.label for p in perspectives.perspectives]},
         "store": store.describe(),
         "counts": {"documents": len(documents), "chunks": len(chunks)},
         "documents": per_document,

@@ -14,12 +14,14 @@ import numpy as np
 from rag.errors import IndexCorrupt
 from rag.index.files import MANIFEST, current_version, read_chunks, read_documents
 from rag.index.lexical import LexicalIndex
+from rag.index.perspectives import PerspectiveTable
 from rag.index.store import VectorStore, load_store
 from rag.index.windows import WindowTable
 from rag.settings import Settings
 from rag.types import Chunk, Document
 
-# 2: sections record whether their heading names a speaker group (`Section.is_group`).
+# 2: sections record whether their heading names a speaker group (`Section.is_group`), and the
+# corpus's perspectives are embedded with the index (perspectives.json, perspectives.npy).
 FORMAT_VERSION = 2
 
 
@@ -39,6 +41,7 @@ class Index:
     store: VectorStore
     lexical: LexicalIndex
     windows: WindowTable
+    perspectives: PerspectiveTable
     row_of_vector: dict[int, int] = field(default_factory=dict)
 
     def __post_init__(self):
@@ -60,6 +63,7 @@ def load_index(index_dir: Path) -> Index:
         store = load_store(folder / "vectors")
         lexical = LexicalIndex.load(folder / "lexical")
         windows = WindowTable.load(folder)
+        perspectives = PerspectiveTable.load(folder)
     except IndexCorrupt:
         raise
     except (OSError, ValueError, KeyError, TypeError) as error:
@@ -67,7 +71,7 @@ def load_index(index_dir: Path) -> Index:
     if len(store) != len(chunks) or manifest["counts"]["chunks"] != len(chunks):
         raise IndexCorrupt(f"{index_dir}: {len(chunks)} chunks but {len(store)} vectors; run `rag index build`")
     try:
-        return Index(folder, manifest, documents, chunks, store, lexical, windows)
+        return Index(folder, manifest, documents, chunks, store, lexical, windows, perspectives)
     except KeyError as error:
         raise IndexCorrupt(f"{index_dir}: chunk table and vectors disagree ({error}); run `rag index build`") from error
 

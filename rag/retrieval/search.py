@@ -15,6 +15,7 @@ import numpy as np
 from rag.embedding.embedder import Embedder
 from rag.index.loaded import Index
 from rag.retrieval.passages import Passage, scored_passages
+from rag.retrieval.perspective import Mention, PerspectiveConfig, named_perspective, promote
 from rag.types import Chunk, Filters, Hit, Source
 
 RRF_K = 60
@@ -31,6 +32,12 @@ class SearchResult:
     query: str
     hits: list[Hit]
     timings_ms: dict = field(default_factory=dict)
+    named: Mention | None = None  # the perspective the query named, if any
+
+    @property
+    def perspective(self) -> str | None:
+        """The label of the perspective the query named, if any."""
+        return self.named.perspective.label if self.named else None
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,7 @@ class RetrievalConfig:
     dense_weight: float = 1.0
     lexical_weight: float = 0.2
     candidates: int = 100
+    perspective: PerspectiveConfig = PerspectiveConfig()
 
 
 class Retriever:
@@ -57,20 +65,38 @@ class Retriever:
         self.config = config
 
     def search(self, query: str, k: int = 10, filters: Filters = Filters()) -> SearchResult:
-        """The k best chunks for `query`."""
+        """The k best chunks for `query`; those of a perspective the query names come first."""
         timings: dict[str, float] = {}
-        allowed = self._allowed_rows(filters)
         vector = None
         if self.config.method != "lexical":
             vector = _timed(timings, "embed", lambda: self.embedder.encode_queries([query])[0])
+        hits = self._ranked(query, vector, k, filters, timings)
+        named = _timed(timings, "perspective", lambda: self._named_perspective(query, filters))
+        if named is not None:
+            group = named.perspective
+            group_hits = self._ranked(query, vector, k, group.filters, {})
+            hits = _without_duplicates(promote(hits, group_hits, group, self.config.perspective.promote_margin), k)
+        timings["total"] = sum(timings.values())
+        return SearchResult(query, hits, timings, named)
+
+    def _ranked(self, query: str, vector: np.ndarray | None, k: int, filters: Filters, timings: dict) -> list[Hit]:
+        allowed = self._allowed_rows(filters)
         rankings = {}
         if self.config.method != "lexical":
             rankings["dense"] = _timed(timings, "dense", lambda: self._dense(vector, allowed, filters))
         if self.config.method in ("hybrid", "lexical"):
             rankings["lexical"] = _timed(timings, "lexical", lambda: self._lexical(query, allowed))
-        hits = _timed(timings, "fuse", lambda: self._fuse(rankings, k, vector))
-        timings["total"] = sum(timings.values())
-        return SearchResult(query, hits, timings)
+        return _timed(timings, "fuse", lambda: self._fuse(rankings, k, vector))
+
+    def _named_perspective(self, query: str, filters: Filters) -> Mention | None:
+        """The perspective the query names, unless the caller already narrowed the search."""
+        if self.config.method not in ("hybrid", "windows") or filters.section_prefix:
+            return None
+        named = named_perspective(query, self.index.perspectives, self.embedder.encode_queries,
+                                  self.config.perspective)
+        if named is None or (filters.doc_ids and named.perspective.doc_id not in filters.doc_ids):
+            return None
+        return named
 
     def passages(self, question: str, sources: list[Source]) -> list[Passage]:
         """The sentence-level passages of `sources` (retrieved from this index), scored against `question`."""

@@ -1,0 +1,153 @@
+"""Evidence for an answer, grouped by perspective: who says it, in which document, and the exact quotes.
+
+The extractive selection (`ExtractiveBackend.select`) picks the passages that best answer
+the question; here they are grouped by the perspective they lie under (a speaker group's
+section, or an op-ed's authors), the group the question names first. Every group knows its
+citations (one per quoted sentence, `quote == document.text[start:end]`), the `Evidence` the
+support check needs, and the lead line that names the source in the question's language.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rag.answer.extractive import Candidate, claim_spans
+from rag.answer.support import Evidence
+from rag.index.lexical import analyse
+from rag.index.perspectives import Perspective, perspective_of
+from rag.types import Citation, Document
+
+# Genres as documents name them (meta "genre"), for the lead line in English.
+GENRES = {"kronikk": "op-ed", "debattinnlegg": "opinion piece", "leder": "editorial", "rapport": "report",
+          "artikkel": "article", "notat": "memo", "høringssvar": "consultation response"}
+TITLE_CHARS = 60
+
+
+@dataclass(frozen=True)
+class Quote:
+    """One quoted sentence of a source."""
+
+    n: int
+    start: int
+    end: int
+
+
+@dataclass
+class EvidenceGroup:
+    """The quotes of one perspective (or of one document, when no perspective holds them)."""
+
+    document: Document
+    perspective: Perspective | None
+    section_path: tuple[str, ...]
+    quotes: list[Quote]
+    mention: str = ""  # how the question named this perspective ("the police"), if it did
+
+    @property
+    def numbers(self) -> list[int]:
+        """The source numbers this group cites, in order."""
+        return list(dict.fromkeys(q.n for q in self.quotes))
+
+    def text_of(self, quote: Quote) -> str:
+        """The quoted sentence, verbatim."""
+        return self.document.text[quote.start:quote.end]
+
+    def citations(self, chunk_of: dict[int, object]) -> list[Citation]:
+        """One citation per quoted sentence (`chunk_of`: source number -> its chunk)."""
+        cited = []
+        for quote in self.quotes:
+            chunk = chunk_of[quote.n]
+            cited.append(Citation(quote.n, chunk.id, chunk.doc_id, chunk.title, chunk.section_path,
+                                  self.text_of(quote), quote.start, quote.end))
+        return cited
+
+    def evidence(self) -> list[Evidence]:
+        """The quotes as the support check reads them."""
+        authors = ", ".join(self.document.meta.get("authors") or [])
+        context = " › ".join(part for part in (self.document.title, authors, *self.section_path[1:]) if part)
+        label = self.perspective.label if self.perspective else ""
+        return [Evidence(q.n, self.text_of(q), context, label) for q in self.quotes]
+
+    def quoted(self) -> str:
+        """The quotes, each followed by its marker."""
+        return " ".join(f"{self.text_of(q)} [{q.n}]" for q in self.quotes)
+
+
+def citation_evidence(citation: Citation, index) -> Evidence:
+    """A resolved citation as the support check reads it: the quote, its headings, its perspective."""
+    document = index.documents[citation.doc_id]
+    owner = perspective_of(citation, index.perspectives.perspectives)
+    authors = ", ".join(document.meta.get("authors") or [])
+    context = " › ".join(part for part in (document.title, authors, *citation.section_path[1:]) if part)
+    return Evidence(citation.n, citation.quote, context, owner.label if owner else "")
+
+
+def group_evidence(picks: list[Candidate], documents: dict[str, Document], perspectives: list[Perspective],
+                   named: Perspective | None = None, mention: str = "") -> list[EvidenceGroup]:
+    """The picked passages grouped by perspective, best group first (the named one, if it has any)."""
+    groups: dict[tuple, EvidenceGroup] = {}
+    for pick in picks:
+        chunk = pick.source.chunk
+        owner = perspective_of(chunk, perspectives)
+        key = (chunk.doc_id, owner.section_prefix if owner else chunk.section_path)
+        if key not in groups:
+            groups[key] = EvidenceGroup(documents[chunk.doc_id], owner, chunk.section_path, [],
+                                        mention if owner is not None and owner == named else "")
+        groups[key].quotes += [Quote(pick.source.n, s, e) for s, e in claim_spans(pick.source, pick.start, pick.end)]
+    ordered = list(groups.values())
+    ordered.sort(key=lambda g: g.perspective is None or g.perspective != named)  # stable: best first otherwise
+    for group in ordered:
+        group.quotes.sort(key=lambda q: q.start)
+    return ordered
+
+
+def lead(group: EvidenceGroup, language: str) -> str:
+    """The line that names who says what follows and where: "Politi (… › Manglende tid og ressurser) says:"."""
+    where = _where(group)
+    if group.perspective is not None and group.perspective.section_prefix:
+        # "said" and "sier" agree with any subject: "The police said", "Helsepersonell sier".
+        return f"{_speaker(group, language)} ({where}) sier:" if language == "no" else \
+            f"{_speaker(group, language)} ({where}) said:"
+    authors = group.document.meta.get("authors") or []
+    if authors:
+        genre = group.document.meta.get("genre", "")
+        if language == "no":
+            return f"{_joined(authors, 'og')} skriver i {genre or 'dokumentet'} «{_short(group.document.title)}» ({where}):"
+        kind = GENRES.get(genre.lower(), genre or "document")
+        return f"{_joined(authors, 'and')} write in the {kind} «{_short(group.document.title)}» ({where}):"
+    return f"«{_short(group.document.title)}» ({where}) {'sier' if language == 'no' else 'says'}:"
+
+
+def speaker_name(group: EvidenceGroup) -> str:
+    """Who the group is, for a prompt: the perspective's label (and how the question named it)."""
+    if group.perspective is None:
+        return f"the document «{_short(group.document.title)}»"
+    authors = group.document.meta.get("authors") or []
+    if not group.perspective.section_prefix and authors:
+        return f"{_joined(authors, 'and')}, authors of «{_short(group.document.title)}»"
+    return f"{_speaker(group, 'en')}, in «{_short(group.document.title)}»"
+
+
+def _speaker(group: EvidenceGroup, language: str) -> str:
+    """The perspective's label, after the words the question named it with when they differ:
+    "The police («Politi»)" for "what did the police say", just "Politi" for "hva sa politiet"."""
+    label = group.perspective.label
+    if not group.mention or set(analyse(group.mention)) == set(analyse(label)):
+        return label
+    article = "The " if language == "en" and group.mention[:1].islower() else ""
+    mention = group.mention if article else group.mention[:1].upper() + group.mention[1:]
+    return f"{article}{mention} («{label}»)"
+
+
+def _where(group: EvidenceGroup) -> str:
+    """The document (shortened) and the headings below the perspective's own."""
+    depth = len(group.perspective.section_prefix) if group.perspective else 1
+    below = [h for h in group.section_path[max(depth, 1):]]
+    parts = [_short(group.document.title)] if not group.perspective or group.perspective.section_prefix else []
+    return " › ".join(parts + below) or _short(group.document.title)
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= TITLE_CHARS else text[:TITLE_CHARS - 1].rstrip() + "…"
+
+
+def _joined(names: list[str], conjunction: str) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" {conjunction} " + names[-1]

@@ -1,0 +1,74 @@
+"""Evidence-first answers (the default): select evidence, group it by perspective, write per group, check.
+
+The evidence is the extractive selection of sentence passages; each perspective group
+becomes one part of the answer (`rag.answer.compose`): quoted under a lead offline, or
+written by the model from that group's quotes alone, with citations the code attaches.
+A backend that fails mid-answer hands the remaining groups to the offline composition,
+with a notice; every part streams as soon as it is checked.
+"""
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Iterator
+
+from rag.answer.backends.base import BackendError, Prompt
+from rag.answer.compose import ComposedPart, EvidenceWriter, quoted_part
+from rag.answer.events import Finished, TextDelta, Turn
+from rag.answer.evidence import EvidenceGroup, group_evidence
+from rag.types import Answer
+
+if TYPE_CHECKING:
+    from rag.answer.answerer import Answerer
+
+FALLBACK_NOTICE = "The {backend} backend failed ({error}); the rest of this answer quotes the sources."
+
+
+def generate(answerer: "Answerer", turn: Turn, prompt: Prompt) -> Iterator:
+    """TextDelta per checked part, then Finished; abstains when no passage is worth quoting."""
+    started = time.perf_counter()
+    groups = evidence_groups(answerer, turn, prompt)
+    if not groups:
+        yield Finished(answerer.abstention(turn, answerer.backend.name))
+        return
+    writer = None if answerer.backend is answerer.extractive else EvidenceWriter(answerer.backend, answerer.checker)
+    parts, notices, used = [], [], answerer.backend.name
+    for number, group in enumerate(groups):
+        part, failure = _part(writer, turn, group)
+        if failure:
+            notices.append(FALLBACK_NOTICE.format(backend=writer.backend.name, error=failure))
+            writer = None
+            used = answerer.extractive.name if number == 0 else used  # the model wrote nothing at all
+        turn.timings.setdefault("first_sentence", (time.perf_counter() - started) * 1000)
+        parts.append(part)
+        yield TextDelta(("\n\n" if len(parts) > 1 else "") + part.text)
+    turn.timings["generate"] = (time.perf_counter() - started) * 1000
+    yield Finished(_answer(answerer, turn, prompt, groups, parts, notices, used))
+
+
+def evidence_groups(answerer: "Answerer", turn: Turn, prompt: Prompt) -> list[EvidenceGroup]:
+    """The selected passages of the prompt's sources, grouped by perspective (the named one first)."""
+    picks = answerer.extractive.select(turn.search_query, prompt.sources)
+    named = turn.named.perspective if turn.named else None
+    mention = turn.named.text if turn.named else ""
+    return group_evidence(picks, answerer.index.documents, answerer.index.perspectives.perspectives, named, mention)
+
+
+def _part(writer: EvidenceWriter | None, turn: Turn, group: EvidenceGroup) -> tuple[ComposedPart, str]:
+    """The group's part, written when there is a writer; (quoted part, reason) when the writer failed."""
+    if writer is None:
+        return quoted_part(group, turn.language), ""
+    try:
+        return writer.part(turn.search_query, group, turn.language, turn.deadline), ""
+    except BackendError as error:
+        return quoted_part(group, turn.language), str(error)
+
+
+def _answer(answerer: "Answerer", turn: Turn, prompt: Prompt, groups: list[EvidenceGroup],
+            parts: list[ComposedPart], notices: list[str], backend: str) -> Answer:
+    chunk_of = {source.n: source.chunk for source in prompt.sources}
+    citations = [c for group in groups for c in group.citations(chunk_of)]
+    sentences = [s for part in parts for s in part.sentences]
+    notices = notices + [notice for part in parts for notice in part.notices]
+    text = "\n\n".join(part.text for part in parts)
+    return Answer(turn.question, text, turn.language, False, backend, citations, [], [], notices,
+                  turn.search_query, dict(turn.timings), sentences, "evidence")

@@ -1,0 +1,73 @@
+"""Numbers stated in English or Norwegian text, as values: "10 billion" = "10 milliarder" = 1e10.
+
+Digits with thousands separators ("1 000", "1,000", "7 400"), decimals ("1,5", "1.5"), scale
+words (thousand/tusen, million/millioner, billion/milliard(er)) and number words from two
+to a hundred in both languages. "One" counts in a claim; in Norwegian "en"/"ei"/"ett"
+are also the indefinite article, so they count only on the lenient side (the quotes), and
+only the accented "én" is read as a number in a Norwegian claim.
+"""
+from __future__ import annotations
+
+import re
+
+EN_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+            "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
+            "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40,
+            "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100,
+            "dozen": 12, "half": 0.5}
+NO_WORDS = {"én": 1, "to": 2, "tre": 3, "fire": 4, "fem": 5, "seks": 6, "sju": 7, "syv": 7, "åtte": 8, "ni": 9, "ti": 10,
+            "elleve": 11, "tolv": 12, "tretten": 13, "fjorten": 14, "femten": 15, "seksten": 16, "sytten": 17,
+            "atten": 18, "nitten": 19, "tjue": 20, "tretti": 30, "tredve": 30, "førti": 40, "femti": 50,
+            "seksti": 60, "sytti": 70, "åtti": 80, "nitti": 90, "hundre": 100, "dusin": 12, "halvt": 0.5,
+            "halv": 0.5}
+AMBIGUOUS_ONE = {"en": 1, "ei": 1, "et": 1, "ett": 1, "a": 1, "an": 1}
+SCALES = {"thousand": 1e3, "tusen": 1e3, "million": 1e6, "millions": 1e6, "millioner": 1e6, "mill": 1e6,
+          "billion": 1e9, "billions": 1e9, "milliard": 1e9, "milliarder": 1e9, "mrd": 1e9}
+DIGITS = re.compile(r"(?<![\w.,])\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?![\d])|(?<![\w.,])\d+(?:[.,]\d+)*")
+WORD = re.compile(r"[^\W\d_]+")
+
+
+def numbers_in(text: str, language: str, lenient: bool = False) -> set[float]:
+    """Every number stated in `text` (a Norwegian text reads Norwegian number words); `lenient`
+    also reads words that are only sometimes numbers ("en deltaker": one participant)."""
+    words = {**(NO_WORDS if language == "no" else EN_WORDS), **(AMBIGUOUS_ONE if lenient else {})}
+    found: set[float] = set()
+    for match in DIGITS.finditer(text):
+        value = _digits(match.group(0))
+        if value is not None:
+            found.add(_scaled(value, text[match.end():]))
+    for match in WORD.finditer(text):
+        value = words.get(match.group(0).lower())
+        if value is not None:
+            found.add(_scaled(value, text[match.end():]))
+    return found
+
+
+def describe(value: float) -> str:
+    """A number as a reader would write it: 10000000000.0 -> "10 billion", 7400.0 -> "7400"."""
+    for scale, name in ((1e9, "billion"), (1e6, "million")):
+        if value >= scale and (value / scale) == round(value / scale, 2):
+            return f"{value / scale:g} {name}"
+    return f"{value:g}"
+
+
+def _digits(raw: str) -> float | None:
+    """'1 000' / '1,000' -> 1000; '1,5' / '1.5' -> 1.5; '2024' -> 2024."""
+    compact = re.sub(r"[ \u00a0\u202f]", "", raw)
+    groups = re.split(r"[.,]", compact)
+    if len(groups) > 1 and all(len(g) == 3 for g in groups[1:]):
+        return float("".join(groups))  # thousands separators
+    if len(groups) == 2:
+        return float(f"{groups[0]}.{groups[1]}")
+    try:
+        return float(compact)
+    except ValueError:
+        return None
+
+
+def _scaled(value: float, after: str) -> float:
+    """`value` times a scale word right after it ("10 milliarder")."""
+    following = WORD.match(after.lstrip())
+    if following and following.start() == 0 and len(after) - len(after.lstrip()) <= 2:
+        return value * SCALES.get(following.group(0).lower(), 1)
+    return value

@@ -1,0 +1,87 @@
+"""How well the support check separates supported from unsupported answer sentences.
+
+The labelled cases (`data/support_cases.jsonl`) were written and labelled by reading the
+seeds: an answer sentence, the verbatim quotes it cites, and whether they support it. Each
+quote is located in the seed document, so the check sees what the answer pipeline sees: the
+quote, its headings, and the perspective it lies under. Detection recall is the share of
+unsupported cases flagged; the false-flag rate the share of supported cases flagged.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from rag.answer.support import Evidence, SupportChecker
+from rag.eval.suites import DATA_DIR, SuiteError, find_once, halves
+from rag.index import Index
+from rag.index.perspectives import perspective_of
+from rag.types import Chunk
+
+CASES = DATA_DIR / "support_cases.jsonl"
+
+
+@dataclass(frozen=True)
+class SupportCase:
+    """A sentence, the evidence it cites, and the label a reader gave it."""
+
+    id: str
+    sentence: str
+    evidence: tuple[Evidence, ...]
+    supported: bool
+    kind: str
+    lang: str
+
+
+def load_cases(index: Index) -> list[SupportCase]:
+    """The labelled cases, their quotes placed in the indexed seed documents."""
+    by_source = {document.source: document for document in index.documents.values()}
+    cases = []
+    for line in CASES.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            document = by_source.get(row["doc"])
+            if document is None:
+                raise SuiteError(f"{CASES.name} {row['id']}: document {row['doc']!r} is not indexed")
+            evidence = tuple(_evidence(index, document, quote, row["id"]) for quote in row["quotes"])
+            cases.append(SupportCase(row["id"], row["sentence"], evidence, row["label"] == "supported",
+                                     row["kind"], row["lang"]))
+    return cases
+
+
+def _evidence(index: Index, document, quote: str, case_id: str) -> Evidence:
+    start = find_once(document.text, quote, f"{CASES.name} {case_id}")
+    section = document.section_at(start)
+    path = section.path if section else (document.title,)
+    place = Chunk("", document.id, document.source, document.title, path, quote, start, start + len(quote), 0)
+    owner = perspective_of(place, index.perspectives.perspectives)
+    authors = ", ".join(document.meta.get("authors") or [])
+    return Evidence(1, quote, " › ".join([document.title, authors, *path[1:]]), owner.label if owner else "")
+
+
+def detection(checker: SupportChecker, cases: list[SupportCase]) -> dict:
+    """Recall on unsupported cases, false flags on supported ones, per kind and language."""
+    flagged = {case.id: not checker.check(case.sentence, list(case.evidence)).supported for case in cases}
+    unsupported = [c for c in cases if not c.supported]
+    supported = [c for c in cases if c.supported]
+    report = {"cases": len(cases), "unsupported": len(unsupported), "supported": len(supported),
+              "recall": _share([flagged[c.id] for c in unsupported]),
+              "false_flags": _share([flagged[c.id] for c in supported])}
+    report["recall_by_kind"] = {kind: _share([flagged[c.id] for c in unsupported if c.kind == kind])
+                                for kind in sorted({c.kind for c in unsupported})}
+    report["cross_lingual"] = {"recall": _share([flagged[c.id] for c in unsupported if c.lang == "en"]),
+                               "false_flags": _share([flagged[c.id] for c in supported if c.lang == "en"])}
+    report["missed"] = [c.id for c in unsupported if not flagged[c.id]]
+    report["false_flagged"] = [c.id for c in supported if flagged[c.id]]
+    return report
+
+
+def support_figures(checker: SupportChecker, index: Index) -> dict:
+    """Detection on the calibration half, the test half (the reported figure) and all cases."""
+    cases = load_cases(index)
+    calibration, test = halves(cases)
+    return {"calibration": detection(checker, calibration), "test": detection(checker, test),
+            "all": detection(checker, cases)}
+
+
+def _share(flags: list[bool]) -> float:
+    return round(sum(flags) / len(flags), 4) if flags else 0.0
