@@ -47,14 +47,18 @@ UNCITED = "Everyone agrees with this without any source at all."
 pytestmark = pytest.mark.slow
 
 
+INVENTED = "The government spent 10 billion kroner on this in 2024"
+
+
 class ScriptedBackend:
-    """Answers with one cited and one uncited sentence (a model that forgot a citation)."""
+    """Answers with a cited sentence, an invented figure cited anyway, and an uncited sentence."""
 
     name = "scripted"
     context_window = 8192
 
     def stream(self, prompt, max_tokens, timeout):
         yield "The police say they lack time and resources [1]. "
+        yield f"{INVENTED} [1]. "
         yield UNCITED
 
 
@@ -228,14 +232,17 @@ def test_markup_in_a_document_stays_text(browser, hostile_app):
     assert page.evaluate(f"document.querySelectorAll('{panels}').length") == 0
 
 
-def test_uncited_sentences_and_fallback_notices_are_visible(browser, seed_app):
+def test_uncited_and_unsupported_sentences_and_fallback_notices_are_visible(browser, seed_app):
     page = open_page(browser, seed_app, [])
     choose_backend(page, "scripted")
+    page.locator("#rag-mode").get_by_text("Free", exact=True).click()  # the model places [n] itself
     ask(page, EXAMPLES[0])
     answer = page.locator("#rag-chat [data-testid=bot]").last
     expect(answer.locator(".rag-uncited")).to_have_text(UNCITED)
     expect(answer.locator(".rag-uncited-flag")).to_be_visible()
-    expect(answer.locator("a.rag-cite")).to_have_text(["[1]"])
+    expect(answer.locator(".rag-unsupported", has_text=INVENTED)).to_be_visible()
+    expect(answer.locator(".rag-unsupported-flag", has_text="10 billion")).to_be_visible()
+    answer.screenshot(path=str(ARTIFACTS / "unsupported.png"))
 
     choose_backend(page, "failing")
     ask(page, EXAMPLES[0], answers_before=1)
