@@ -15,7 +15,7 @@ from rag.answer.citations import Resolved, resolve
 from rag.answer.events import Finished, TextDelta, Turn
 from rag.answer.evidence import citation_evidence
 from rag.answer.prompt import NO_ANSWER_PATTERN
-from rag.answer.support import UNCITED, UNSUPPORTED, Evidence
+from rag.answer.support import UNCITED, UNSUPPORTED, Evidence, SupportChecker
 from rag.types import Answer, AnswerSentence, Source
 
 if TYPE_CHECKING:
@@ -105,11 +105,15 @@ def checked_sentences(answerer: "Answerer", resolved: Resolved, sources: list[So
 
 
 def _unresolved_reason(answerer: "Answerer", claim: str, numbers: tuple[int, ...], sources: list[Source]) -> str:
+    return unresolved_reason(answerer.checker, claim, numbers, sources)
+
+
+def unresolved_reason(checker: SupportChecker, claim: str, numbers: tuple[int, ...], sources: list[Source]) -> str:
     """Why no sentence of the cited chunks supports the claim: the check's reason against the whole
     chunks when it has one ("number 10 billion is not in source [1]"), else that they do not say it."""
     chunks = [s for s in sources if s.n in numbers]
     evidence = [Evidence(s.n, s.chunk.text, " › ".join(s.chunk.section_path)) for s in chunks]
-    verdict = answerer.checker.check(claim, evidence) if evidence else None
+    verdict = checker.check(claim, evidence) if evidence else None
     if verdict is not None and not verdict.supported:
         return verdict.reason
     return ("source " if len(numbers) == 1 else "sources ") + ", ".join(f"[{n}]" for n in numbers) + \

@@ -16,7 +16,9 @@ from dataclasses import dataclass, field, replace
 
 from rag.answer import NO_ANSWER_PATTERN, Answerer
 from rag.answer.citations import MARKER, answer_sentences, resolve, strip_invalid_markers
+from rag.answer.evidence import citation_evidence
 from rag.answer.extractive import Candidate
+from rag.answer.free_form import unresolved_reason
 from rag.answer.prompt import build_prompt
 from rag.briefing.groups import Group, find_groups
 from rag.errors import BackendError
@@ -192,7 +194,8 @@ class BriefingWriter:
         return self._cited_points(text, prompt.sources, note)
 
     def _cited_points(self, text: str, sources: list[Source], note: Briefing) -> list[Point]:
-        """One point per sentence that keeps a verified citation; invalid markers and uncited sentences go."""
+        """One point per sentence its citations support (`rag.answer.support`); invalid markers,
+        uncited and unsupported sentences go, each with a notice."""
         cleaned, dropped = strip_invalid_markers(text, {s.n for s in sources})
         if dropped:
             note.notices.append("Removed citations of sources that do not exist: "
@@ -200,12 +203,23 @@ class BriefingWriter:
         points = []
         for sentence in answer_sentences(cleaned):
             # The answerer's own claim-to-sentence similarity, so briefings cite exactly as answers do.
-            resolved = resolve(sentence, sources, self.answerer.index.documents, self.answerer.sentence_similarity)
+            resolved = resolve(sentence, sources, self.answerer.index.documents, self.answerer.sentence_similarity,
+                               self.settings.support_similarity)
             claim = MARKER.sub("", sentence).strip()
-            if resolved.citations:
-                points.append(Point(claim, tuple(resolved.citations)))
-            elif resolved.uncited_sentences:
+            if resolved.uncited_sentences:
                 note.notices.append(f"Left out a sentence without a citation: {claim}")
+                continue
+            evidence = [citation_evidence(c, self.answerer.index) for c in resolved.citations]
+            if evidence:
+                verdict = self.answerer.checker.check(claim, evidence)
+                reason = "" if verdict.supported else verdict.reason
+            else:
+                numbers = tuple(n for _, cited, _ in resolved.claims for n in cited)
+                reason = unresolved_reason(self.answerer.checker, claim, numbers, sources)
+            if reason:
+                note.notices.append(f"Left out a sentence its sources do not support: {claim} ({reason})")
+            else:
+                points.append(Point(claim, tuple(resolved.citations)))
         return points
 
 
