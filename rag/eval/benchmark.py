@@ -140,6 +140,8 @@ def _answer_summary(rows, index, is_relevant, backend: str) -> dict:
         "answers_without_citation": sum(not a.citations for a, _ in answered),
         "sentences": len(sentences),
         "sentences_supported": round(sum(s.support == "supported" for s in sentences) / max(len(sentences), 1), 3),
+        # Evidence first: model-written sentences the check rejected and replaced by their quotes.
+        "written_sentences_replaced": sum("replaced by the quotes" in n for a, _ in answered for n in a.notices),
         "first_sentence_ms_p50": round(statistics.median(firsts) * 1000, 1) if firsts else None,
         "answer_ms_p50": round(statistics.median(t for _, _, t, _ in rows) * 1000, 1),
     }
