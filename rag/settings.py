@@ -61,9 +61,9 @@ class Settings:
     # "evidence": per perspective, the code attaches citations to what is written (default);
     # "free": the model writes the answer and places [n] itself (for strong hosted models).
     answer_mode: str = "evidence"
-    # An answer sentence less similar than this to the quotes it cites is unsupported, and a
-    # [n] whose best sentence in the cited chunk is below it resolves to no quote (calibrated
-    # on half of rag/eval/data/support_cases.jsonl; see rag.answer.support).
+    # An answer sentence (in another language than its quotes) less similar than this to the
+    # quotes it cites is unsupported (calibrated on half of rag/eval/data/support_cases.jsonl;
+    # see rag.answer.support).
     support_similarity: float = 0.86
     # Abstain when the best hit's cosine (chunk or sentence window) is below the first,
     # or below the second when the question names something the corpus never mentions;

@@ -13,6 +13,19 @@ Each POST takes the next behaviour from the script (the last one repeats):
     truncated  stream the deltas and end the body cleanly, but without [DONE]
     429        Too Many Requests with `Retry-After: <retry_after>` (default 0)
     401, 500, 503  an error status with an OpenAI-style JSON error body
+    echo_401, echo_500  that error status, its message echoing the request's headers (API key included)
+    echo_stream_error   stream the first delta, then an error event echoing the headers
+
+Replies that are well framed but not what the API promises:
+
+    delta_string     stream the first delta, then a chunk whose `delta` is a string
+    content_int      stream the first delta, then a chunk whose `content` is the number 42
+    deep_json        stream the first delta, then a chunk nested 100,000 arrays deep
+    huge_number      stream the first delta, then a chunk with a 5,000-digit integer
+    choices_missing  a non-streamed completion (application/json) without `choices`
+    message_string   a non-streamed completion whose `message` is a string
+    bad_gzip         a stream declared `Content-Encoding: gzip` whose body is not gzip
+    bad_gzip_error   HTTP 500 with such a body
 
 `free_port()` gives a port nobody listens on (for "connection refused").
 """
@@ -25,6 +38,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 DELTAS = ["Hel", "lo", ", ", "world", "!"]
 ERROR_STATUSES = {"401": 401, "429": 429, "500": 500, "503": 503}
+ECHO_STATUSES = {"echo_401": 401, "echo_500": 500}
+BAD_CHUNKS = {
+    "delta_string": b'data: {"choices": [{"index": 0, "delta": "The police"}]}\n\n',
+    "content_int": b'data: {"choices": [{"index": 0, "delta": {"content": 42}}]}\n\n',
+    "deep_json": b"data: " + b"[" * 100_000 + b"\n\n",
+    "huge_number": b'data: {"created": ' + b"9" * 5000 + b', "choices": []}\n\n',
+}
+BAD_COMPLETIONS = {
+    "choices_missing": {"id": "chatcmpl-1", "object": "chat.completion", "usage": {"total_tokens": 9}},
+    "message_string": {"choices": [{"index": 0, "message": "The police", "finish_reason": "stop"}]},
+}
+BAD_GZIP_STATUSES = {"bad_gzip": 200, "bad_gzip_error": 500}
 
 
 def free_port() -> int:
@@ -100,6 +125,13 @@ class _FaultHandler(BaseHTTPRequestHandler):
         behaviour = self.fault_server.next_behaviour(request)
         if behaviour in ERROR_STATUSES:
             self._send_error(ERROR_STATUSES[behaviour])
+        elif behaviour in ECHO_STATUSES:
+            self._send_json(ECHO_STATUSES[behaviour], {"error": self._echo_error()})
+        elif behaviour in BAD_COMPLETIONS:
+            self._send_json(200, BAD_COMPLETIONS[behaviour])
+        elif behaviour in BAD_GZIP_STATUSES:
+            headers = {"Content-Encoding": "gzip"}
+            self._send(BAD_GZIP_STATUSES[behaviour], "text/event-stream", b"data: this is not gzip\n\n", headers)
         elif behaviour == "json":
             self._send_json(200, _completion("".join(self.fault_server.deltas)))
         elif behaviour == "html":
@@ -112,6 +144,12 @@ class _FaultHandler(BaseHTTPRequestHandler):
     def _send_error(self, status: int) -> None:
         extra = {"Retry-After": self.fault_server.retry_after} if status == 429 else {}
         self._send_json(status, {"error": {"message": f"scripted {status}", "type": "test"}}, extra)
+
+    def _echo_error(self) -> dict:
+        """An error that repeats the request's credentials, as some proxies and debug servers do."""
+        token = self.headers.get("Authorization", "").removeprefix("Bearer ")
+        message = f"Incorrect API key provided: {token}. Request headers: {json.dumps(dict(self.headers))}"
+        return {"message": message, "type": "invalid_request_error"}
 
     def _send_json(self, status: int, payload: dict, headers: dict | None = None) -> None:
         self._send(status, "application/json", json.dumps(payload).encode(), headers)
@@ -152,11 +190,15 @@ class _FaultHandler(BaseHTTPRequestHandler):
             return
         if behaviour == "malformed":
             self._chunk(b'data: {"choices": [{"delta": {"content": "x"\n\n')
+        elif behaviour in BAD_CHUNKS:
+            self._chunk(BAD_CHUNKS[behaviour])
+        elif behaviour == "echo_stream_error":
+            self._event({"error": self._echo_error()})
         elif behaviour == "cut":
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)  # no terminating chunk: a broken body
             return
-        if behaviour in ("ok", "empty"):
+        if behaviour in ("ok", "empty") or behaviour in BAD_CHUNKS:  # the bad chunk is the only fault
             self._event({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
             self._chunk(b"data: [DONE]\n\n")
         self._chunk(b"")  # the terminating zero-length chunk: the body ends cleanly

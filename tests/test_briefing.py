@@ -8,18 +8,22 @@ import docx
 import gradio as gr
 import pytest
 from conftest import OPED, REPORT, SEEDS
+from markdown_it import MarkdownIt
 
 from rag.answer import Answerer
 from rag.answer.backends.base import BackendError
 from rag.answer.backends.registry import register, unregister
 from rag.briefing import BriefingWriter
 from rag.briefing.export import LABELS, source_line, to_docx, to_markdown, write
-from rag.briefing.groups import find_groups
+from rag.briefing.groups import Group, find_groups
+from rag.briefing.writer import Briefing, Perspective, Point
 from rag.cli import main
 from rag.retrieval import Retriever
 from rag.settings import Settings, SettingsError
+from rag.types import Answer, Citation
 from ui.briefing_tab import write_briefing
 from ui.engine import Engine
+from ui.render import conversation_markdown
 
 pytestmark = pytest.mark.slow
 
@@ -231,6 +235,30 @@ def test_briefing_tab_previews_and_offers_the_file(answerer, tmp_path):
     engine = Engine(answerer.settings, answerer)
     preview, path = write_briefing(engine, STIGMA, "md", None, tmp_path)
     assert preview.startswith("# Briefing: measures against stigma")
-    assert Path(path).read_text(encoding="utf-8") == preview and Path(path).name == "briefing-measures-against-stigma.md"
+    # The preview escapes the document text the file keeps verbatim; rendered, both read the same.
+    markdown = MarkdownIt("commonmark")
+    assert markdown.render(Path(path).read_text(encoding="utf-8")) == markdown.render(preview)
+    assert Path(path).name == "briefing-measures-against-stigma.md"
     with pytest.raises(gr.Error):
         write_briefing(engine, "  ", "md", None, tmp_path)
+
+
+def test_control_characters_do_not_break_docx_export(tmp_path):
+    # \x0b and \x0c are not allowed in XML, so python-docx refused the whole note.
+    quote = "Politiet har\x0bfor lite tid\x0cog for få folk."
+    title, heading = "Rapport\x0b2024", "Politi: Tid\x0cog ressurser"
+    citation = Citation(1, "c1", "rapport", title, (title, heading), quote, 0, len(quote))
+    point = Point(quote, (citation,), "Politi")
+    group = Group("Politi", "rapport", title, (title, heading))
+    note = Briefing("tid\x0bog ressurser", "no", "2026-01-01", "extractive", [title], [group.label],
+                    summary=[point], perspectives=[Perspective(group, [point], [point])], key_quotes=[point],
+                    sources=[citation], notices=["Merknad\x0com kilden"])
+    paragraphs = [p.text for p in docx.Document(str(write(note, tmp_path / "note.docx"))).paragraphs]
+    assert paragraphs[0] == "Notat: tid og ressurser" and "Merknad om kilden" in paragraphs
+    assert "[1] Rapport 2024 — Politi: Tid og ressurser: «Politiet har for lite tid og for få folk.»" in paragraphs
+    markdown = write(note, tmp_path / "note.md").read_text(encoding="utf-8")
+    assert markdown.startswith("# Notat: tid og ressurser") and "- Merknad om kilden" in markdown
+    answer = Answer("Hva\x0bsier politiet?", "De har\x0cfor lite tid. [1]", "no", False, "extractive", [citation])
+    exported = conversation_markdown([answer], "2026-01-01")
+    assert "## 1. Hva sier politiet?" in exported and "De har for lite tid. [1]" in exported
+    assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f]", markdown + exported)

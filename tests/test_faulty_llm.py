@@ -3,9 +3,12 @@
 Each case asks the `Answerer` (openai backend) a question while `FaultServer` hangs, refuses,
 errs, breaks its stream or answers badly. Every time the user must get a clean answer within
 the configured timeout: the extractive fallback with a notice, or the LLM's answer cleaned up.
+Malformed replies (mistyped chunks, broken gzip, bad JSON) are also fed to the llamacpp backend's
+chunk parsing through a stand-in for llama.cpp.
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 import pytest
@@ -13,6 +16,8 @@ from conftest import SEEDS
 from fault_server import FaultServer, free_port
 
 from rag.answer import Answerer
+from rag.answer.backends import llamacpp
+from rag.answer.backends.base import BackendContext
 from rag.retrieval import Retriever
 from rag.settings import Settings
 
@@ -29,6 +34,26 @@ BOGUS_CITATIONS = ["The police lack resources [1]. ", "Ministers promised more m
 # An ordinary answer is about 100 characters; this one is 100 times that.
 RAMBLING = ["The police say they lack resources and time, and keep repeating it at length [1]. "] * 120
 FALLBACK = "The openai backend failed"
+# These replies come at once; a budget this long keeps a slow retrieval on a busy machine from
+# turning the notice into "no time was left" (the timeout cases above cover the deadline).
+PROMPT_REPLY_TIMEOUT = 30.0
+# Replies the server frames correctly but fills wrongly, and what the notice must say about each.
+MALFORMED = [
+    ("delta_string", "sent a malformed stream chunk ('delta' is str, not an object)"),
+    ("content_int", "sent a malformed stream chunk ('content' is int, not text)"),
+    ("deep_json", "sent malformed JSON"),
+    ("huge_number", "sent malformed JSON"),
+    ("choices_missing", "sent a malformed completion (no 'choices')"),
+    ("message_string", "sent a malformed completion ('message' is str, not an object)"),
+    ("bad_gzip", "sent a body that could not be decoded"),
+    ("bad_gzip_error", "sent a body that could not be decoded"),
+]
+# The same faults in the chunks llama-cpp-python yields.
+MALFORMED_LLAMA_CHUNKS = [
+    ("delta_string", {"choices": [{"index": 0, "delta": "The police"}]}, "'delta' is str, not an object"),
+    ("content_int", {"choices": [{"index": 0, "delta": {"content": 42}}]}, "'content' is int, not text"),
+    ("choices_missing", {"id": "chatcmpl-1"}, "no 'choices'"),
+]
 
 
 @dataclass
@@ -68,10 +93,10 @@ CASES = [
 @pytest.fixture(scope="module")
 def answerer_for(seed_index, embedder):
     """An openai-backend Answerer over the seed index, pointed at a base URL."""
-    def make(base_url: str, timeout: float = TIMEOUT) -> Answerer:
+    def make(base_url: str, timeout: float = TIMEOUT, answer_mode: str = "free") -> Answerer:
         settings = Settings.load(corpus_dir=SEEDS, index_dir=seed_index.folder.parent, backend="openai",
                                  openai_base_url=base_url, llm_timeout=timeout, llm_max_retries=2,
-                                 llm_max_answer_tokens=200, answer_mode="free")
+                                 llm_max_answer_tokens=200, answer_mode=answer_mode)
         return Answerer(settings, Retriever(seed_index, embedder), backend="openai")
     return make
 
@@ -164,3 +189,47 @@ def test_a_hosted_models_invented_figure_and_wrong_source_are_marked_everywhere(
     assert html.count('class="rag-unsupported"') == 2 and "not supported: " in html
     export = conversation_markdown([answer], "today")
     assert export.count("> Not supported by its sources:") == 2 and invented["reason"] in export
+
+
+@pytest.mark.parametrize("mode", ["free", "evidence"])
+@pytest.mark.parametrize("behaviour, problem", MALFORMED, ids=[b for b, _ in MALFORMED])
+def test_malformed_backend_replies_fall_back_with_a_notice(answerer_for, seed_index, behaviour, problem, mode):
+    with FaultServer([behaviour], deltas=CITING) as server:
+        answer = answerer_for(server.base_url, PROMPT_REPLY_TIMEOUT, answer_mode=mode).ask(QUESTION)
+    assert_extractive_fallback(answer, seed_index.documents)
+    assert any(notice.startswith(FALLBACK) and f"{server.base_url}/chat/completions {problem}" in notice
+               for notice in answer.notices), answer.notices
+
+
+def assert_extractive_fallback(answer, documents: dict) -> None:
+    """A cited extractive answer with exact quotes, and none of the server's junk in it."""
+    assert not answer.abstained and answer.citations and answer.backend == "extractive", answer.notices
+    assert all(documents[c.doc_id].text[c.start:c.end] == c.quote for c in answer.citations)
+    assert not any(junk in answer.text for junk in ("data:", "[[[", '"choices"'))
+
+
+class MalformedLlama:
+    """Stands in for `llama_cpp.Llama`: streams one good chunk, then the bad one."""
+
+    def __init__(self, bad_chunk: dict):
+        self.bad_chunk = bad_chunk
+
+    def create_chat_completion(self, **options):
+        yield {"choices": [{"index": 0, "delta": {"role": "assistant"}}]}
+        yield {"choices": [{"index": 0, "delta": {"content": CITING[0]}}]}
+        yield self.bad_chunk
+
+
+@pytest.mark.parametrize("mode", ["free", "evidence"])
+@pytest.mark.parametrize("chunk, problem", [case[1:] for case in MALFORMED_LLAMA_CHUNKS],
+                         ids=[case[0] for case in MALFORMED_LLAMA_CHUNKS])
+def test_malformed_llamacpp_chunks_fall_back_with_a_notice(seed_index, embedder, monkeypatch, chunk, problem, mode):
+    loaded = llamacpp._LoadedModel(MalformedLlama(chunk), threading.Lock())
+    monkeypatch.setattr(llamacpp, "load_model", lambda *args: loaded)
+    settings = Settings.load(corpus_dir=SEEDS, index_dir=seed_index.folder.parent, backend="llamacpp",
+                             llm_timeout=PROMPT_REPLY_TIMEOUT, llm_max_answer_tokens=200, answer_mode=mode)
+    backend = llamacpp.create(BackendContext(settings))
+    answer = Answerer(settings, Retriever(seed_index, embedder), backend=backend).ask(QUESTION)
+    assert_extractive_fallback(answer, seed_index.documents)
+    assert any(notice.startswith("The llamacpp backend failed") and "malformed stream chunk" in notice
+               and problem in notice for notice in answer.notices), answer.notices

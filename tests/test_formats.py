@@ -89,3 +89,20 @@ def test_chunk_ids_survive_an_edit_in_another_section(tmp_path):
     after = chunk_document(load_document(tmp_path / "a.txt")[0])
     unchanged = [c for c in after if c.section_path[-1] == "Medisinsk behandling og omsorg"]
     assert unchanged and all(before.get(c.section_path) in {x.id for x in unchanged} for c in unchanged)
+
+
+def test_a_stray_byte_in_utf8_keeps_the_rest_of_the_text(tmp_path):
+    sentence = "Blåbærsyltetøy på brødskiva gjør små og store glade i Ørsta og Åsane. "
+    text = "Tiltak på tvers\n\n" + sentence * 30
+    data = text.encode("utf-8")
+    offset = data.index(b" glade", len(data) // 2)
+    (tmp_path / "stray.txt").write_bytes(data[:offset] + b"\xff" + data[offset:])
+    document, warnings = load_document(tmp_path / "stray.txt")
+    assert document.text.count("Blåbærsyltetøy på brødskiva") == 30 and "Ã" not in document.text
+    assert document.text.count("\ufffd") == 1 and "gjør små og store\ufffd glade" in document.text
+    assert warnings == [f"{tmp_path / 'stray.txt'}: not valid UTF-8 at byte {offset}; "
+                        "read as UTF-8 with that byte replaced (U+FFFD)"]
+    # A Windows-1252 file is invalid UTF-8 at nearly every æøå: still read as Windows-1252.
+    (tmp_path / "ansi.txt").write_bytes(text.encode("cp1252"))
+    document, warnings = load_document(tmp_path / "ansi.txt")
+    assert document.text.count("Blåbærsyltetøy på brødskiva") == 30 and "read as cp1252" in warnings[0]

@@ -5,10 +5,15 @@ import html
 import re
 
 import pytest
+from markdown_it import MarkdownIt
 
+import ui.briefing_tab
+from rag.briefing.groups import Group
+from rag.briefing.writer import Briefing, Perspective, Point
 from rag.settings import Settings, SettingsError
 from rag.types import Answer, Chunk, Citation, Document, Section
 from ui.app import auth_from_env, check_bind, is_loopback, serve
+from ui.briefing_tab import write_briefing
 from ui.conversation import Conversation, ConversationStore
 from ui.render import (
     SourceRef,
@@ -197,3 +202,58 @@ def test_auth_comes_from_the_environment(monkeypatch):
         auth_from_env()
     monkeypatch.delenv("RAG_AUTH")
     assert auth_from_env() is None
+
+
+MARKUP = "<img src=x onerror=alert(1)> [x](javascript:alert(1)) **bold** # not a heading"
+
+
+def marked_note() -> Briefing:
+    """A briefing whose quotes, headings, titles, group, topic and notice all carry markup."""
+    title, heading = f"Report {MARKUP}", f"Politi: {MARKUP}"
+    citation = Citation(1, "c1", "doc", title, (title, heading), f"They said {MARKUP}.", 0, 10)
+    point = Point(citation.quote, (citation,), f"Politi {MARKUP}")
+    group = Group(point.group, "doc", title, (title, heading))
+    return Briefing(f"budget {MARKUP}", "en", "2026-01-01", "extractive", [title], [group.label],
+                    summary=[point], perspectives=[Perspective(group, [point], [point])], key_quotes=[point],
+                    sources=[citation], notices=[f"The backend said {MARKUP}"])
+
+
+class NoteEngine:
+    """Stands in for the app's engine: no answerer needed, the writer below makes the note."""
+
+    def answerer(self, backend):
+        return None
+
+
+class NoteWriter:
+    """Stands in for `BriefingWriter`: every topic gets `marked_note()`."""
+
+    def __init__(self, answerer):
+        pass
+
+    def write(self, topic):
+        return marked_note()
+
+
+def test_briefing_preview_shows_document_markup_as_text(monkeypatch, tmp_path):
+    monkeypatch.setattr(ui.briefing_tab, "BriefingWriter", NoteWriter)
+    preview, path = write_briefing(NoteEngine(), "budget", "md", None, tmp_path)
+    assert "<img" not in preview and "](javascript:" not in preview and "**bold**" not in preview
+    assert "&lt;img src" in preview and "\\[x\\]\\(javascript" in preview
+    # What a Markdown viewer makes of it: no tag, no link, no emphasis; the markup reads as text.
+    rendered = MarkdownIt("commonmark").render(preview)
+    assert not TAG.search(rendered) and "<a " not in rendered and "<strong>bold" not in rendered
+    assert rendered.count(html.escape(MARKUP, quote=False)) >= 8
+    # The downloaded file stays verbatim.
+    assert f"They said {MARKUP}." in open(path, encoding="utf-8").read()
+
+
+def test_a_failed_briefing_export_is_a_warning_not_a_traceback(monkeypatch, tmp_path):
+    def refuse(note, path, file_format):
+        raise ValueError("All strings must be XML compatible")
+
+    monkeypatch.setattr(ui.briefing_tab, "BriefingWriter", NoteWriter)
+    monkeypatch.setattr(ui.briefing_tab, "write", refuse)
+    with pytest.warns(UserWarning, match=r"could not be saved as \.docx \(ValueError: All strings must be XML"):
+        preview, path = write_briefing(NoteEngine(), "budget", "docx", None, tmp_path)
+    assert preview.startswith("# Briefing: budget") and path is None

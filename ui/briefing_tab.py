@@ -1,6 +1,7 @@
 """The Briefing tab: a cited briefing note on a topic, by perspective, previewed and downloadable."""
 from __future__ import annotations
 
+import logging
 import re
 import tempfile
 from pathlib import Path
@@ -8,9 +9,13 @@ from pathlib import Path
 import gradio as gr
 
 from rag.answer.backends.registry import backend_names
-from rag.briefing import BriefingWriter, to_markdown, write
+from rag.briefing import Briefing, BriefingWriter, to_markdown, write
+from rag.briefing.export import map_text
 from rag.errors import BackendError
 from ui.engine import Engine
+from ui.render import markdown_literal
+
+log = logging.getLogger(__name__)
 
 FORMAT_CHOICES = [("Markdown (.md)", "md"), ("Word (.docx)", "docx")]
 EXAMPLE_TOPICS = ["time pressure and lack of resources", "measures against stigma", "tillit til politiet"]
@@ -29,7 +34,8 @@ def briefing_tab(engine: Engine, concurrency_id: str) -> None:
                                   value=engine.default_backend, label="Backend", elem_id="rag-brief-backend")
         gr.Examples(EXAMPLE_TOPICS, inputs=topic, label="Example topics")
         run = gr.Button("Write briefing", variant="primary", elem_id="rag-brief-run")
-        preview = gr.Markdown(PLACEHOLDER, elem_id="rag-brief-preview")
+        # No LaTeX: "$$" in a document would be typeset after the Markdown escapes are gone.
+        preview = gr.Markdown(PLACEHOLDER, latex_delimiters=[], elem_id="rag-brief-preview")
         download = gr.File(label="Briefing file", interactive=False, elem_id="rag-brief-file")
 
     def respond(topic_text: str, chosen_format: str, chosen_backend: str):
@@ -40,8 +46,9 @@ def briefing_tab(engine: Engine, concurrency_id: str) -> None:
 
 
 def write_briefing(engine: Engine, topic: str, file_format: str, backend: str | None,
-                   export_dir: Path) -> tuple[str, str]:
-    """The note's Markdown preview and the path of its file; gr.Error says what to fix."""
+                   export_dir: Path) -> tuple[str, str | None]:
+    """The note's Markdown preview (document text escaped) and the path of its file; gr.Error says
+    what to fix, and a file that cannot be written is a gr.Warning beside the preview."""
     topic = (topic or "").strip()
     if not topic:
         raise gr.Error("Type a topic first, e.g. \"lack of resources\".")
@@ -51,8 +58,23 @@ def write_briefing(engine: Engine, topic: str, file_format: str, backend: str | 
         raise gr.Error(f"No briefing: {error}")
     # One folder per briefing, so that two people's downloads never overwrite each other.
     folder = Path(tempfile.mkdtemp(dir=export_dir))
-    path = write(note, folder / f"briefing-{_slug(topic)}.{file_format}", file_format)
-    return to_markdown(note), str(path)
+    try:
+        path = str(write(note, folder / f"briefing-{_slug(topic)}.{file_format}", file_format))
+    except Exception as error:  # the note itself is fine: show it, and say why there is no file
+        log.exception("briefing export to %s failed", file_format)
+        gr.Warning(f"The briefing could not be saved as .{file_format} ({error.__class__.__name__}: {error}); "
+                   "the preview is complete, or try the other format.")
+        path = None
+    return preview_markdown(note), path
+
+
+def preview_markdown(note: Briefing) -> str:
+    """The note's Markdown with every text from documents, the model or the user made literal.
+
+    The note's own headings, lists and quotes render; a `<script>`, a `[link](javascript:...)`
+    or `**bold**` in a quote shows as typed. The downloaded file keeps the text verbatim.
+    """
+    return to_markdown(map_text(note, markdown_literal))
 
 
 def _slug(topic: str) -> str:

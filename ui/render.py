@@ -14,17 +14,30 @@ from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from rag.answer.citations import MARKER, marker_numbers
+from rag.briefing.export import xml_safe
 from rag.types import Answer, Chunk, Citation, Document, Section
 
 # A blank line (possibly several) separates paragraphs, in documents and in answers.
 BLANK_LINE = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)*")
 SOURCE_HREF = re.compile(r"^#src-(\d{1,6})-(cite|near)-(\d{1,6})$")
 CLOSEST_PREVIEW_CHARS = 700
+# Any ASCII punctuation may be backslash-escaped in Markdown; these three also as HTML entities.
+MARKDOWN_PUNCTUATION = re.compile(r"[!-/:-@\[-`{-~]")
+MARKDOWN_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
 
 def esc(text: str) -> str:
     """HTML-escaped text, quotes included (safe inside attributes too)."""
     return html.escape(text, quote=True)
+
+
+def markdown_literal(text: str) -> str:
+    """Text a Markdown renderer shows as written: no tags, links, emphasis or headings from it.
+
+    `<`, `>` and `&` become entities (no tag even where backslashes are not honoured);
+    every other ASCII punctuation mark is backslash-escaped.
+    """
+    return MARKDOWN_PUNCTUATION.sub(lambda m: MARKDOWN_ENTITIES.get(m.group(), "\\" + m.group()), text)
 
 
 @dataclass(frozen=True)
@@ -325,7 +338,8 @@ def status_line(status: dict) -> str:
 
 
 def conversation_markdown(answers: Sequence[Answer], exported: str) -> str:
-    """The conversation as Markdown: each question, answer, and its citations with their quotes."""
+    """The conversation as Markdown: each question, answer, and its citations with their quotes
+    (without characters XML forbids, so that converting the file to Word or HTML cannot fail)."""
     lines = ["# Conversation", "", f"Exported {exported}.", ""]
     for number, answer in enumerate(answers, start=1):
         lines += [f"## {number}. {_md(answer.question)}", "", _md(answer.text), ""]
@@ -333,7 +347,7 @@ def conversation_markdown(answers: Sequence[Answer], exported: str) -> str:
         lines += [""] if answer.unsupported else []
         lines += [f"> Note: {_md(notice)}" for notice in answer.notices] + ([""] if answer.notices else [])
         lines += _markdown_sources(answer)
-    return "\n".join(lines).rstrip() + "\n"
+    return xml_safe("\n".join(lines)).rstrip() + "\n"
 
 
 def _markdown_sources(answer: Answer) -> list[str]:

@@ -19,6 +19,11 @@ from rag.types import Citation, Source
 MARKER = re.compile(r"\s?\[(\d+(?:\s*[-–,]\s*\d+)*)\]")
 ANSWER_SENTENCE = re.compile(r"[^\n]+?(?:[.!?…:][»”\"')]*(?:\s*\[[\d,\s\-–]+\])*(?=\s|$)|$)")
 MAX_RANGE = 20
+# A marker whose best sentence in the cited chunk is less similar than this to the claim
+# resolves to no quote. Below every supported labelled case (the lowest scored 0.845), so it
+# drops only citations that point at nothing like the claim; the support check
+# (`support_similarity`) then judges the claims that did resolve.
+MIN_CITATION_SIMILARITY = 0.80
 
 # Scores candidate sentences against a claim: (claim, sentences) -> similarities.
 SentenceScorer = Callable[[str, Sequence[str]], np.ndarray]

@@ -11,7 +11,7 @@ import time
 from typing import TYPE_CHECKING, Iterator
 
 from rag.answer.backends.base import Backend, BackendError, Prompt
-from rag.answer.citations import Resolved, resolve
+from rag.answer.citations import MIN_CITATION_SIMILARITY, Resolved, resolve
 from rag.answer.events import Finished, TextDelta, Turn
 from rag.answer.evidence import citation_evidence
 from rag.answer.prompt import NO_ANSWER_PATTERN
@@ -75,7 +75,7 @@ def _capped(backend: Backend, prompt: Prompt, deadline: float, tokens: int, noti
 def _finish(answerer: "Answerer", turn: Turn, prompt: Prompt, text: str, backend: str, notices: list[str]) -> Answer:
     started = time.perf_counter()
     resolved = resolve(text, prompt.sources, answerer.index.documents, answerer.sentence_similarity,
-                       answerer.settings.support_similarity)
+                       MIN_CITATION_SIMILARITY)
     if resolved.dropped_markers:
         notices.append("Removed citations of sources that do not exist: "
                        + ", ".join(f"[{n}]" for n in resolved.dropped_markers))

@@ -2,12 +2,15 @@
 
 Both put `[n]` after every cited statement and end with the numbered source list
 (document, section path, verbatim quote): endnotes, in Word as in Markdown.
+Characters XML cannot hold (C0 controls other than tab and line breaks) are dropped from both.
 """
 from __future__ import annotations
 
+import dataclasses
 import io
+import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable, TypeVar
 
 from docx import Document as WordDocument
 from docx.shared import Pt
@@ -18,6 +21,9 @@ if TYPE_CHECKING:  # only for hints: the CLI reads FORMATS without loading the p
     from rag.briefing.writer import Briefing, Point
 
 FORMATS = ("md", "docx")
+# What XML 1.0 forbids: python-docx refuses a document holding any of these.
+XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+T = TypeVar("T")
 LABELS = {
     "en": {"title": "Briefing: {topic}", "date": "Date", "scope": "Scope", "documents": "documents",
            "groups": "perspectives", "summary": "Summary", "perspectives": "Perspectives",
@@ -32,6 +38,25 @@ LABELS = {
            "uncovered": "Dokumentene dekker ikke dette temaet; det er ikke noe å lage notat om.",
            "notices": "Merknader til notatet"},
 }
+
+
+def xml_safe(text: str) -> str:
+    """`text` without characters XML forbids; the whitespace among them (vertical tab, form feed,
+    separators) becomes a space, so that the words either side stay apart."""
+    return XML_INVALID.sub(lambda m: " " if m.group().isspace() else "", text)
+
+
+def map_text(value: T, change: Callable[[str], str]) -> T:
+    """A copy of `value` with `change` applied to every string in it, walking dataclasses, lists
+    and tuples: a field added to the note later is covered without being named here."""
+    if isinstance(value, str):
+        return change(value)
+    if isinstance(value, (list, tuple)):
+        return type(value)(map_text(item, change) for item in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = {f.name: map_text(getattr(value, f.name), change) for f in dataclasses.fields(value) if f.init}
+        return dataclasses.replace(value, **fields)
+    return value
 
 
 def labels(note: Briefing) -> dict:
@@ -71,6 +96,7 @@ def quote_attribution(point: Point) -> str:
 
 def to_markdown(note: Briefing) -> str:
     """The note as Markdown."""
+    note = map_text(note, xml_safe)
     words = labels(note)
     lines = [f"# {words['title'].format(topic=note.topic)}", "",
              f"**{words['date']}:** {note.date}  ", f"**{words['scope']}:** {scope_line(note)}", ""]
@@ -98,6 +124,7 @@ def to_markdown(note: Briefing) -> str:
 
 def to_docx(note: Briefing) -> bytes:
     """The note as a Word document (.docx bytes)."""
+    note = map_text(note, xml_safe)
     words = labels(note)
     document = WordDocument()
     document.add_heading(words["title"].format(topic=note.topic), level=0)

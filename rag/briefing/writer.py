@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from rag.answer import NO_ANSWER_PATTERN, Answerer
-from rag.answer.citations import MARKER, answer_sentences, resolve, strip_invalid_markers
+from rag.answer.citations import MARKER, MIN_CITATION_SIMILARITY, answer_sentences, resolve, strip_invalid_markers
 from rag.answer.evidence import citation_evidence
 from rag.answer.extractive import Candidate
 from rag.answer.free_form import unresolved_reason
@@ -204,7 +204,7 @@ class BriefingWriter:
         for sentence in answer_sentences(cleaned):
             # The answerer's own claim-to-sentence similarity, so briefings cite exactly as answers do.
             resolved = resolve(sentence, sources, self.answerer.index.documents, self.answerer.sentence_similarity,
-                               self.settings.support_similarity)
+                               MIN_CITATION_SIMILARITY)
             claim = MARKER.sub("", sentence).strip()
             if resolved.uncited_sentences:
                 note.notices.append(f"Left out a sentence without a citation: {claim}")

@@ -22,6 +22,8 @@ from rag.answer.backends.base import BackendContext, BackendError, Prompt
 
 # The file `scripts/fetch_gguf.py` writes by default: Qwen2.5-Coder-1.5B-Instruct Q4_K_M.
 DEFAULT_GGUF_NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+# Characters of a malformed chunk quoted in the error.
+ERROR_DETAIL_CHARS = 300
 INSTALL_HINT = (
     "llama-cpp-python is not installed; install it with `pip install -e '.[llm]'` "
     "(it compiles llama.cpp from source: about 7 minutes, needs gcc and cmake)"
@@ -90,7 +92,7 @@ class LlamaCppBackend:
             for chunk in chunks:
                 if time.monotonic() > deadline:
                     raise BackendError(f"{self.model_path.name}: no complete answer within the timeout")
-                content = chunk["choices"][0]["delta"].get("content")
+                content = _chunk_text(chunk, self.model_path.name)
                 if content:
                     yield content
         except (ValueError, RuntimeError) as error:  # e.g. a prompt longer than the context window
@@ -98,6 +100,33 @@ class LlamaCppBackend:
         finally:
             if chunks is not None:
                 chunks.close()  # stops generation at once when the caller or the deadline ends it
+
+
+def _chunk_text(chunk, model_name: str) -> str | None:
+    """The content delta of a stream chunk; BackendError if the chunk is not shaped like one.
+
+    llama-cpp-python's chat handlers (some of them third-party templates) build these dicts
+    by hand, so a malformed one is a failed answer, not a crash."""
+    try:
+        content = chunk["choices"][0]["delta"].get("content")
+    except (KeyError, IndexError, TypeError, AttributeError) as error:
+        problem = _chunk_problem(chunk)
+        raise BackendError(f"llama.cpp sent a malformed stream chunk for {model_name} ({problem}): "
+                           f"{str(chunk)[:ERROR_DETAIL_CHARS]}") from error
+    if content is not None and not isinstance(content, str):
+        raise BackendError(f"llama.cpp sent a malformed stream chunk for {model_name} ('content' is "
+                           f"{type(content).__name__}, not text): {str(chunk)[:ERROR_DETAIL_CHARS]}")
+    return content
+
+
+def _chunk_problem(chunk) -> str:
+    """What is missing or mistyped in a chunk that has no `choices[0].delta` object."""
+    choices = chunk.get("choices") if isinstance(chunk, dict) else None
+    if not isinstance(choices, list) or not choices:
+        return "no 'choices'"
+    if not isinstance(choices[0], dict):
+        return f"a choice is {type(choices[0]).__name__}, not an object"
+    return f"'delta' is {type(choices[0].get('delta')).__name__}, not an object"
 
 
 def create(context: BackendContext) -> LlamaCppBackend:

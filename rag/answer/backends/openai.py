@@ -8,6 +8,10 @@ variable named by `openai_api_key_env` (local servers need none).
 `timeout` is the budget for the whole answer, retries included: the HTTP timeouts are
 cut to what is left of it, and a watchdog shuts the socket down at the deadline so that
 a server which stops sending mid-stream cannot hold the caller past it.
+
+A reply that is not what the API promises (a mistyped chunk, bad JSON, a body that does not
+decode) is a BackendError naming the fault, so the caller falls back. Server text quoted in
+an error has the API key and anything shaped like a credential masked (`redact`).
 """
 from __future__ import annotations
 
@@ -17,12 +21,14 @@ import random
 import socket
 import threading
 import time
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Iterable, Iterator
 
 import httpx
 
 from rag.answer.backends.base import BackendContext, BackendError, Prompt
+from rag.answer.backends.redact import redact
 
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 # Connecting never needs long; a short cap leaves budget to retry an unreachable host.
@@ -42,6 +48,22 @@ class _Transient(BackendError):
         self.retry_after = retry_after
 
 
+@dataclass(frozen=True)
+class _Server:
+    """The endpoint replies come from, and the secrets no error message may repeat from them."""
+
+    url: str
+    secrets: tuple[str, ...] = ()
+
+    def detail(self, text: object) -> str:
+        """Server-sent (or exception) text fit for an error message: redacted first, so no cut key survives."""
+        return redact(str(text), self.secrets)[:ERROR_DETAIL_CHARS]
+
+    def malformed(self, kind: str, problem: str, body: object) -> BackendError:
+        """The error for a reply that parsed but is not shaped as the API promises."""
+        return BackendError(f"{self.url} sent a malformed {kind} ({problem}): {self.detail(body)}")
+
+
 class OpenAIBackend:
     """Streams chat completions from an OpenAI-compatible server, with retries and a deadline."""
 
@@ -54,6 +76,7 @@ class OpenAIBackend:
         self.context_window = settings.openai_context_window
         self.max_retries = settings.llm_max_retries
         self.headers = auth_headers(self.url, api_key)
+        self.server = _Server(self.url, (api_key,) if api_key else ())
 
     def stream(self, prompt: Prompt, max_tokens: int, timeout: float) -> Iterator[str]:
         """Yield the answer's text deltas; BackendError on failure, even after some text."""
@@ -86,13 +109,16 @@ class OpenAIBackend:
         try:
             with client.stream("POST", self.url, json=payload, timeout=timeout) as response:
                 watchdog.arm(response)
-                _check_status(response, self.url, self.key_env)
-                yield from _response_deltas(response, self.url, deadline)
+                _check_status(response, self.server, self.key_env)
+                yield from _response_deltas(response, self.server, deadline)
         except httpx.TransportError as error:
             if watchdog.fired or time.monotonic() >= deadline:
                 raise BackendError(f"{self.url}: no complete answer within the timeout") from error
-            reason = str(error) or type(error).__name__
+            reason = self.server.detail(error) or type(error).__name__
             raise _Transient(f"{self.url}: connection failed ({reason})") from error
+        except httpx.DecodingError as error:  # e.g. "Content-Encoding: gzip" on a body that is not gzip
+            reason = self.server.detail(error)
+            raise BackendError(f"{self.url} sent a body that could not be decoded ({reason})") from error
         finally:
             watchdog.cancel()
 
@@ -141,12 +167,12 @@ def _time_left(deadline: float, url: str) -> float:
     return remaining
 
 
-def _check_status(response: httpx.Response, url: str, key_env: str) -> None:
+def _check_status(response: httpx.Response, server: _Server, key_env: str) -> None:
     """BackendError (or _Transient, for retryable statuses) unless the status is 2xx."""
     if response.is_success:
         return
     response.read()
-    message = f"{url} answered HTTP {response.status_code}: {_error_detail(response)}"
+    message = f"{server.url} answered HTTP {response.status_code}: {_error_detail(response, server)}"
     if response.status_code in (401, 403):
         message += f" (check the API key in the environment variable {key_env})"
     elif response.status_code == 404:
@@ -156,14 +182,14 @@ def _check_status(response: httpx.Response, url: str, key_env: str) -> None:
     raise BackendError(message)
 
 
-def _error_detail(response: httpx.Response) -> str:
+def _error_detail(response: httpx.Response, server: _Server) -> str:
     """The server's own error message if it sent the usual JSON, else the start of the body."""
     try:
         error = response.json().get("error")
         detail = error.get("message") if isinstance(error, dict) else error
-    except (ValueError, AttributeError):
+    except (ValueError, RecursionError, AttributeError):
         detail = None
-    return str(detail or response.text or response.reason_phrase)[:ERROR_DETAIL_CHARS]
+    return server.detail(detail or response.text or response.reason_phrase)
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -181,17 +207,17 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
-def _response_deltas(response: httpx.Response, url: str, deadline: float) -> Iterator[str]:
+def _response_deltas(response: httpx.Response, server: _Server, deadline: float) -> Iterator[str]:
     """Text deltas of a 2xx response: an SSE stream, or one JSON body from a non-streaming server."""
     content_type = response.headers.get("content-type", "")
     if content_type.startswith("text/html"):
-        raise BackendError(f"{url} answered with a web page, not an event stream (check openai_base_url)")
+        raise BackendError(f"{server.url} answered with a web page, not an event stream (check openai_base_url)")
     if content_type.startswith("application/json"):
         response.read()
-        yield from _message_text(_parse_json(response.text, url), url)
+        yield from _message_text(_parse_json(response.text, server), server)
         return
-    for payload in _sse_data(_lines_until(response.iter_lines(), deadline, url), url):
-        yield from _delta_text(_parse_json(payload, url), url)
+    for payload in _sse_data(_lines_until(response.iter_lines(), deadline, server.url), server.url):
+        yield from _delta_text(_parse_json(payload, server), server)
 
 
 def _lines_until(lines: Iterable[str], deadline: float, url: str) -> Iterator[str]:
@@ -219,39 +245,52 @@ def _sse_data(lines: Iterable[str], url: str) -> Iterator[str]:
         raise _Transient(f"{url}: the stream ended before [DONE] (connection cut?)")
 
 
-def _parse_json(text: str, url: str) -> dict:
+def _parse_json(text: str, server: _Server) -> dict:
     try:
         parsed = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise BackendError(f"{url} sent malformed JSON: {text[:ERROR_DETAIL_CHARS]!r}") from error
+    # ValueError also covers integers too long to convert; RecursionError, nesting too deep.
+    except (ValueError, RecursionError) as error:
+        raise BackendError(f"{server.url} sent malformed JSON: {server.detail(text)!r}") from error
     if not isinstance(parsed, dict):
-        raise BackendError(f"{url} sent JSON that is not an object: {text[:ERROR_DETAIL_CHARS]!r}")
+        raise BackendError(f"{server.url} sent JSON that is not an object: {server.detail(text)!r}")
     if parsed.get("error"):  # vLLM and proxies report failures inside a 200 stream
-        raise BackendError(f"{url} reported an error: {str(parsed['error'])[:ERROR_DETAIL_CHARS]}")
+        raise BackendError(f"{server.url} reported an error: {server.detail(parsed['error'])}")
     return parsed
 
 
-def _delta_text(chunk: dict, url: str) -> Iterator[str]:
+def _delta_text(chunk: dict, server: _Server) -> Iterator[str]:
     """The content delta of a stream chunk's first choice, if any (role and usage chunks have none)."""
-    for choice in _choices(chunk, url)[:1]:
-        content = (choice.get("delta") or {}).get("content")
-        if content:
-            yield content
+    for choice in _choices(chunk, server, "stream chunk")[:1]:
+        yield from _content(choice, "delta", server, "stream chunk", chunk)
 
 
-def _message_text(body: dict, url: str) -> Iterator[str]:
+def _message_text(body: dict, server: _Server) -> Iterator[str]:
     """The message content of a non-streamed completion, as one delta."""
-    for choice in _choices(body, url)[:1]:
-        content = (choice.get("message") or {}).get("content")
-        if content:
-            yield content
+    choices = _choices(body, server, "completion")
+    if not choices:  # a stream may have chunks without choices; a whole completion may not
+        raise server.malformed("completion", "no 'choices'", body)
+    yield from _content(choices[0], "message", server, "completion", body)
 
 
-def _choices(body: dict, url: str) -> list[dict]:
+def _choices(body: dict, server: _Server, kind: str) -> list[dict]:
     choices = body.get("choices") or []
     if not isinstance(choices, list) or not all(isinstance(c, dict) for c in choices):
-        raise BackendError(f"{url} sent no valid 'choices' list: {str(body)[:ERROR_DETAIL_CHARS]}")
+        raise server.malformed(kind, "no valid 'choices' list", body)
     return choices
+
+
+def _content(choice: dict, field: str, server: _Server, kind: str, body: dict) -> Iterator[str]:
+    """The text of a choice's `delta` or `message`; nothing when it has none (a role or tool call)."""
+    part = choice.get(field)
+    if part is None:
+        return
+    if not isinstance(part, dict):
+        raise server.malformed(kind, f"'{field}' is {type(part).__name__}, not an object", body)
+    content = part.get("content")
+    if content is not None and not isinstance(content, str):
+        raise server.malformed(kind, f"'content' is {type(content).__name__}, not text", body)
+    if content:
+        yield content
 
 
 class _Watchdog:
