@@ -150,3 +150,19 @@ def test_past_the_threshold_chunks_and_windows_get_approximate_indexes(seed_inde
     for question in ("what did the police say about lack of resources?", "Hva er Rusreformen?"):
         assert ([h.chunk.id for h in approximate.search(question, k=10).hits]
                 == [h.chunk.id for h in exact.search(question, k=10).hits])
+
+
+def test_a_file_caught_mid_save_keeps_its_last_indexed_version(corpus_copy, embedder):
+    """An indexed document that is 0 bytes at update time stays in the index (with a warning
+    naming it) until the user asks for --prune."""
+    settings = corpus_copy
+    oped = settings.corpus_dir / f"{OPED}.txt"
+    oped.write_bytes(b"")  # an editor caught between truncating and writing
+    messages: list[str] = []
+    report = update_index(settings, embedder, progress=messages.append)
+    index = load_index(settings.index_dir)
+    assert OPED in index.documents and any(c.doc_id == OPED for c in index.chunks)
+    assert report.kept == [OPED] and not report.removed
+    assert any("kept the last good version of " + oped.name in m for m in messages), messages
+    update_index(settings, embedder, **QUIET, prune=True)
+    assert OPED not in load_index(settings.index_dir).documents

@@ -15,6 +15,7 @@ from rag.answer.backends.base import BackendError, Prompt
 from rag.answer.compose import ComposedPart, EvidenceWriter, quoted_part
 from rag.answer.events import Finished, TextDelta, Turn
 from rag.answer.evidence import EvidenceGroup, group_evidence
+from rag.language import detect_language
 from rag.types import Answer
 
 if TYPE_CHECKING:
@@ -49,7 +50,9 @@ def evidence_groups(answerer: "Answerer", turn: Turn, prompt: Prompt) -> list[Ev
     """The selected passages of the prompt's sources, grouped by perspective (the named one first)."""
     picks = answerer.extractive.select(turn.search_query, prompt.sources)
     named = turn.named.perspective if turn.named else None
-    mention = turn.named.text if turn.named else ""
+    # The question's own words for the speaker ("the police") only when answering in its language.
+    asked_in = detect_language(turn.search_query)
+    mention = turn.named.text if turn.named and asked_in == turn.language else ""
     return group_evidence(picks, answerer.index.documents, answerer.index.perspectives.perspectives, named, mention)
 
 

@@ -20,6 +20,10 @@ def register(commands) -> None:
         add_location_options(action)
         action.add_argument("--json", action="store_true", help="print JSON")
         action.set_defaults(run=run)
+        if name == "update":
+            action.add_argument("--prune", action="store_true",
+                                help="also drop documents whose file cannot be read now (by default their "
+                                     "last indexed version is kept, with a warning)")
 
 
 def _run_build(args: argparse.Namespace) -> int:
@@ -31,7 +35,7 @@ def _run_build(args: argparse.Namespace) -> int:
 def _run_update(args: argparse.Namespace) -> int:
     from rag.index import update_index
 
-    return _report_update(args, update_index(settings_from(args), progress=progress))
+    return _report_update(args, update_index(settings_from(args), progress=progress, prune=args.prune))
 
 
 def _report_update(args: argparse.Namespace, report) -> int:

@@ -33,7 +33,7 @@ from rag.index.loaded import FORMAT_VERSION, Index, chunking_manifest, load_inde
 from rag.index.perspectives import PERSPECTIVES_VERSION, PerspectiveTable
 from rag.index.store import VectorStore, resolve_kind, store_for_settings
 from rag.index.windows import WindowTable, window_spans, window_texts
-from rag.ingest import load_corpus
+from rag.ingest import CorpusLoad, load_corpus, source_of
 from rag.settings import Settings
 from rag.types import Chunk, Document
 
@@ -58,6 +58,8 @@ class UpdateReport:
     seconds: float = 0.0
     # The perspectives were found by an older rule: re-found and re-embedded, every vector reused.
     perspectives_refreshed: bool = False
+    # Documents whose file cannot be read now, kept at their last indexed version.
+    kept: list[str] = field(default_factory=list)
 
     @property
     def changed_anything(self) -> bool:
@@ -71,12 +73,18 @@ def build_index(settings: Settings, embedder: Embedder | None = None, progress: 
 
 
 def update_index(settings: Settings, embedder: Embedder | None = None, progress: Progress = _stderr,
-                 force_rebuild: bool = False, documents: list[Document] | None = None) -> UpdateReport:
-    """Bring the index in line with the corpus (or the given documents), embedding only what changed."""
+                 force_rebuild: bool = False, documents: list[Document] | None = None,
+                 prune: bool = False) -> UpdateReport:
+    """Bring the index in line with the corpus (or the given documents), embedding only what changed.
+
+    An indexed file that cannot be read now (caught mid-save, emptied, damaged) keeps its last
+    indexed version, with a warning; it goes when the file is deleted, or with `prune`."""
     started = time.perf_counter()
     with writer_lock(settings.index_dir):
-        documents = documents if documents is not None else _load_documents(settings, progress)
+        loaded = load_corpus(settings.corpus_dir) if documents is None else None
         previous, report = _previous_index(settings, force_rebuild, progress)
+        if loaded is not None:
+            documents = _readable_or_kept(settings, loaded, previous, report, progress, prune)
         plan = _plan(previous, documents, report)
         report.perspectives_refreshed = previous is not None and \
             previous.manifest.get("perspectives", {}).get("version") != PERSPECTIVES_VERSION
@@ -92,13 +100,27 @@ def update_index(settings: Settings, embedder: Embedder | None = None, progress:
     return report
 
 
-def _load_documents(settings: Settings, progress: Progress) -> list[Document]:
-    loaded = load_corpus(settings.corpus_dir)
+def _readable_or_kept(settings: Settings, loaded: CorpusLoad, previous: Index | None, report: UpdateReport,
+                      progress: Progress, prune: bool) -> list[Document]:
+    """The corpus's readable documents, plus the last indexed version of each file that failed to load."""
+    documents = list(loaded.documents)
+    by_source = {d.source: d for d in previous.documents.values()} if previous is not None else {}
     for problem in loaded.problems:
-        progress(f"{problem.level}: {problem.message}")
-    if not loaded.documents:
+        source = source_of(problem.path, settings.corpus_dir)
+        kept = by_source.get(source) if problem.level == "error" and not prune else None
+        if kept is None or kept.id in {d.id for d in documents}:
+            progress(f"{problem.level}: {problem.message}")
+            continue
+        documents.append(kept)
+        report.kept.append(kept.id)
+        progress(f"warning: kept the last good version of {source}: {problem.message}. Fix the file, or run "
+                 "`rag index update --prune` to drop it from the index")
+    if not documents:
         raise IndexCorrupt(f"{settings.corpus_dir}: no readable documents to index")
-    return loaded.documents
+    return documents
+
+
+
 
 
 def _previous_index(settings: Settings, force_rebuild: bool, progress: Progress) -> tuple[Index | None, UpdateReport]:

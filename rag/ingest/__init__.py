@@ -56,6 +56,14 @@ class CorpusLoad:
     problems: list[Problem] = field(default_factory=list)
 
 
+def source_of(path: str | Path, folder: Path) -> str:
+    """A file's `Document.source`: its path relative to the corpus folder (as given, if outside it)."""
+    for candidate, base in ((Path(path), Path(folder)), (Path(path).resolve(), Path(folder).resolve())):
+        if candidate.is_relative_to(base):  # as loaded (see `load_document`), or through links
+            return candidate.relative_to(base).as_posix()
+    return str(path)
+
+
 def load_corpus(folder: Path) -> CorpusLoad:
     """Load every supported file under `folder`, in sorted path order."""
     folder = Path(folder)
