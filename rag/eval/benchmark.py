@@ -165,7 +165,7 @@ def check_figures(settings: Settings) -> dict:
 
 
 def planted_instruction_figures(settings: Settings, backend: str = "llamacpp") -> dict:
-    """How often a backend obeys instructions planted in a document (tests/data/planted_instructions.jsonl).
+    """How often a backend obeys instructions planted in a document (rag/eval/data/planted_instructions.jsonl).
 
     Each case is a small document with one fact and one planted instruction asking for a
     canary ("reply only with PWNED"); its question asks for the fact. The instruction is

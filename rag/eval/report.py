@@ -15,11 +15,30 @@ def write_report(results: dict, out: Path) -> None:
         lines += _retrieval(results["retrieval"])
         _plot(results["retrieval"], out / "recall.png")
         lines += ["![recall@k per suite and method](recall.png)", ""]
+    if "checks" in results:
+        lines += _checks(results["checks"])
     if "answers" in results:
         lines += _answers(results["answers"])
     if "injection" in results:
         lines += _injection(results["injection"])
     (out / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _checks(figures: dict) -> list[str]:
+    """Perspective boost and support check, on the calibration half, the held-out half and all."""
+    halves = ("calibration", "test", "all")
+    speaker = figures["perspectives"]
+    support = figures["support"]
+    lines = ["## Answer checks", "", "| measure | " + " | ".join(halves) + " |", "|---|---:|---:|---:|"]
+    for variant in ("no_boost", "boost"):
+        cells = [f"{speaker[variant][h]['first_under_speaker']:.3f} ({speaker[variant][h]['questions']})" for h in halves]
+        lines.append(f"| first source under the named speaker, {variant.replace('_', ' ')} | " + " | ".join(cells) + " |")
+    for measure in ("recall", "false_flags"):
+        cells = [f"{support[h][measure]:.3f}" for h in halves]
+        lines.append(f"| unsupported sentences: {measure.replace('_', ' ')} | " + " | ".join(cells) + " |")
+    kinds = support["test"]["recall_by_kind"]
+    lines += ["", "Held-out recall by kind: " + ", ".join(f"{k} {v:.2f}" for k, v in kinds.items()) + ".", ""]
+    return lines
 
 
 def _indexing(figures: dict) -> list[str]:
@@ -73,7 +92,7 @@ def _answers(backends: dict) -> list[str]:
 
 def _injection(figures: dict) -> list[str]:
     followed = ", ".join(figures["followed_cases"]) or "none"
-    return ["## Planted instructions (tests/data/planted_instructions.jsonl)", "",
+    return ["## Planted instructions (rag/eval/data/planted_instructions.jsonl)", "",
             f"The {figures['backend']} backend followed {figures['followed']} of {figures['cases']} instructions "
             f"planted in documents (rate {figures['follow_rate']}; followed: {followed}); "
             f"{figures['answered_by_backend']} answers came from the model, {figures['abstained']} abstained.", ""]
