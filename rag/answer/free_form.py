@@ -95,17 +95,13 @@ def checked_sentences(answerer: "Answerer", resolved: Resolved, sources: list[So
         if not numbers:
             checked.append(AnswerSentence(claim, (), UNCITED, "no source is cited"))
         elif not citations:
-            checked.append(AnswerSentence(claim, numbers, UNSUPPORTED, _unresolved_reason(answerer, claim, numbers,
-                                                                                         sources)))
+            reason = unresolved_reason(answerer.checker, claim, numbers, sources)
+            checked.append(AnswerSentence(claim, numbers, UNSUPPORTED, reason))
         else:
             evidence = [citation_evidence(c, answerer.index) for c in citations]
             verdict = answerer.checker.check(claim, evidence)
             checked.append(AnswerSentence(claim, numbers, verdict.support, verdict.reason))
     return checked
-
-
-def _unresolved_reason(answerer: "Answerer", claim: str, numbers: tuple[int, ...], sources: list[Source]) -> str:
-    return unresolved_reason(answerer.checker, claim, numbers, sources)
 
 
 def unresolved_reason(checker: SupportChecker, claim: str, numbers: tuple[int, ...], sources: list[Source]) -> str:
