@@ -56,6 +56,9 @@ class Settings:
     milvus_timeout: float = 10.0
     # Answering: backend name from the `rag.backends` registry, and its knobs.
     backend: str = "extractive"
+    # Questions the app answers at once (extractive and hosted backends; a serial backend such
+    # as llamacpp still answers one at a time, with the queue shown).
+    answer_concurrency: int = 4
     # Sources retrieved for an answer (the chat's "number of sources", `rag ask --k`).
     answer_sources: int = 6
     # "evidence": per perspective, the code attaches citations to what is written (default);

@@ -3,6 +3,8 @@
 Each POST takes the next behaviour from the script (the last one repeats):
 
     ok         a normal SSE stream of `deltas`, then [DONE]
+    echo       like ok, streaming the first line of the last message word by word (a model
+               that answers from what it was sent: a mix-up of requests shows in the reply)
     empty      a stream with a role chunk and a finish chunk but no text
     json       a non-streamed completion (application/json)
     html       a web page, as a wrong base URL might give
@@ -123,6 +125,7 @@ class _FaultHandler(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
         request = {"path": self.path, "headers": dict(self.headers), "body": body}
         behaviour = self.fault_server.next_behaviour(request)
+        self.request_body = body
         if behaviour in ERROR_STATUSES:
             self._send_error(ERROR_STATUSES[behaviour])
         elif behaviour in ECHO_STATUSES:
@@ -179,6 +182,9 @@ class _FaultHandler(BaseHTTPRequestHandler):
 
     def _deltas_for(self, behaviour: str) -> list[str]:
         deltas = self.fault_server.deltas
+        if behaviour == "echo":
+            last = str((self.request_body.get("messages") or [{}])[-1].get("content", ""))
+            return [word + " " for word in last.splitlines()[0].split()] if last.strip() else ["…"]
         if behaviour in ("ok", "truncated", "stall"):
             return deltas
         return [] if behaviour == "empty" else deltas[:1]
@@ -198,7 +204,7 @@ class _FaultHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)  # no terminating chunk: a broken body
             return
-        if behaviour in ("ok", "empty") or behaviour in BAD_CHUNKS:  # the bad chunk is the only fault
+        if behaviour in ("ok", "echo", "empty") or behaviour in BAD_CHUNKS:  # the bad chunk is the only fault
             self._event({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
             self._chunk(b"data: [DONE]\n\n")
         self._chunk(b"")  # the terminating zero-length chunk: the body ends cleanly

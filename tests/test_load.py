@@ -1,8 +1,16 @@
-"""Many users: 20 concurrent conversations, 200 questions through the app's `ask` API, while
-the index is updated twice underneath the running app. No question may fail.
+"""Many users: 20 concurrent conversations with follow-ups through the app's `ask` API, while
+the index is updated twice underneath the running app; once with a hosted backend (a local
+OpenAI-compatible server that takes about a second per answer, like a hosted model) and once
+with the extractive one.
 
-Latency figures (p50/p95 per question, queueing included) are printed and written to
-tests/artifacts/load.json.
+Asserted: no question fails; every follow-up is rewritten from its own conversation's
+history (each conversation asks about its own topic, so cross-talk would show as another
+topic in the search query); p95 latency under load stays within a ratio of the single-user
+latency measured in the same run; and after the updates the app answers from the new index
+version. A one-at-a-time queue gives a ratio of about 20 with either backend. The hosted
+backend waits on the network, so answering several at once must bring it far lower; the
+extractive one is CPU-bound on two cores, so it may only not be worse than a fair share.
+Figures go to tests/artifacts/load-<backend>.json.
 """
 from __future__ import annotations
 
@@ -16,6 +24,7 @@ from pathlib import Path
 
 import pytest
 from conftest import SEEDS
+from fault_server import FaultServer
 from gradio_client import Client
 
 from rag.index import load_index, update_index
@@ -25,48 +34,59 @@ from ui.app import serve
 pytestmark = pytest.mark.slow
 
 CONVERSATIONS = 20
-QUESTIONS_EACH = 10
+QUESTIONS_EACH = 6
+MAX_P95_RATIO = {"openai": 8, "extractive": 1.5 * CONVERSATIONS}
+# The hosted model streams a word every 0.1 s.
+WORD_SECONDS = 0.1
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-OPENERS = [
-    "What did the police say about lack of resources?",
-    "What do the health personnel say about stigma?",
-    "Hva mener brukerorganisasjonene om politiet?",
-    "Hva sier helsepersonell om tid og ressurser?",
-    "What is said about open drug scenes?",
-]
-FOLLOW_UPS = ["And the health personnel?", "And the police?", "What measures are proposed?",
-              "Hva med kommunene?", "What about the user organisations?"]
+SUBJECTS = ["the police", "the health personnel", "the user organisations"]
+TOPICS = ["lack of resources", "stigma", "open drug scenes", "the drug reform", "trust", "time pressure",
+          "young people", "cannabis", "fines", "treatment", "housing", "the municipalities", "overdoses",
+          "prison", "Portugal", "discrimination", "harm reduction", "cooperation", "the courts", "training"]
 NEW_DOCUMENT = """Ferjer i Lofoten
 
 Ferja fra Bodø til Moskenes går klokka sju hver morgen gjennom hele vintersesongen.
 """
 
 
-@pytest.fixture(scope="module")
-def app_url(seed_index, tmp_path_factory):
+@pytest.fixture(params=["openai", "extractive"])
+def app_url(request, seed_index, tmp_path_factory):
     """The app over a private copy of the seed corpus and index (it is updated during the test)."""
     root = tmp_path_factory.mktemp("load")
     shutil.copytree(SEEDS, root / "corpus")
     shutil.copytree(seed_index.folder.parent, root / "index", symlinks=True)
-    settings = Settings.load(corpus_dir=root / "corpus", index_dir=root / "index")
-    app = serve(settings, port=0, backend="extractive", block=False)
-    try:
-        yield app.local_url, settings
-    finally:
-        app.close()
+    with FaultServer(["echo"], delta_interval=WORD_SECONDS) as model_server:
+        settings = Settings.load(corpus_dir=root / "corpus", index_dir=root / "index",
+                                 openai_base_url=model_server.base_url, llm_max_answer_tokens=100)
+        app = serve(settings, port=0, backend=request.param, block=False)
+        try:
+            yield app.local_url, settings, request.param
+        finally:
+            app.close()
+
+
+def script(number: int) -> list[str]:
+    """Conversation `number`'s questions: an opener about its own topic, then follow-ups."""
+    topic = TOPICS[number % len(TOPICS)]
+    subjects = [SUBJECTS[(number + turn) % len(SUBJECTS)] for turn in range(QUESTIONS_EACH)]
+    return [f"What did {subjects[0]} say about {topic}?"] + [f"And {subject}?" for subject in subjects[1:]]
 
 
 def conversation(url: str, number: int) -> list[tuple[float, str | None]]:
-    """One user's conversation: an opening question and follow-ups; (seconds, error) per question."""
+    """One user's conversation; (seconds, error) per question, an error also for a follow-up
+    searched without its conversation's topic or with another conversation's."""
     client = Client(url, verbose=False)
-    results, conversation_id = [], ""
-    for turn in range(QUESTIONS_EACH):
-        question = OPENERS[number % len(OPENERS)] if turn == 0 else FOLLOW_UPS[(number + turn) % len(FOLLOW_UPS)]
+    results, conversation_id, topic = [], "", TOPICS[number % len(TOPICS)]
+    for question in script(number):
         started = time.monotonic()
         try:
             answer = client.predict(question, conversation_id, api_name="/ask")
             conversation_id = answer["conversation_id"]
             error = None if answer["answer"].strip() and answer["question"] == question else f"bad answer {answer}"
+            query = answer["search_query"].lower()
+            foreign = [other for other in TOPICS if other != topic and other.lower() in query]
+            if topic.lower() not in query or foreign:
+                error = f"cross-talk: {question!r} of the conversation on {topic!r} searched as {query!r}"
         except Exception as failure:  # every failure counts: none is expected
             error = f"{type(failure).__name__}: {failure}"
         results.append((time.monotonic() - started, error))
@@ -75,7 +95,7 @@ def conversation(url: str, number: int) -> list[tuple[float, str | None]]:
 
 def update_twice_while_answering(settings: Settings, embedder, done: threading.Event, log: list[str]) -> None:
     """Add a document, then change it: two new versions published while questions are in flight."""
-    time.sleep(5)
+    time.sleep(3)
     new = Path(settings.corpus_dir) / "lofoten.txt"
     new.write_text(NEW_DOCUMENT, encoding="utf-8")
     log.append(str(update_index(settings, embedder, progress=lambda message: None).added))
@@ -84,8 +104,16 @@ def update_twice_while_answering(settings: Settings, embedder, done: threading.E
     done.set()
 
 
-def test_20_conversations_200_questions_and_two_index_updates_without_an_error(app_url, embedder):
-    url, settings = app_url
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[int(share * (len(ordered) - 1))]
+
+
+def test_20_concurrent_conversations_no_errors_no_cross_talk_and_bounded_p95(app_url, embedder):
+    url, settings, backend = app_url
+    conversation(url, 0)  # warm-up: first-use costs are not latency
+    alone = conversation(url, 1)
+    single = [seconds for seconds, error in alone if not error]
     updated, update_log = threading.Event(), []
     updater = threading.Thread(target=update_twice_while_answering, args=(settings, embedder, updated, update_log))
     started = time.monotonic()
@@ -96,18 +124,23 @@ def test_20_conversations_200_questions_and_two_index_updates_without_an_error(a
     updated_during_load = updated.is_set()
     updater.join(timeout=300)
     errors = [error for _, error in results if error]
-    latencies = sorted(seconds for seconds, _ in results)
+    latencies = [seconds for seconds, _ in results]
     figures = {"conversations": CONVERSATIONS, "questions": len(results), "errors": len(errors),
-               "p50_s": round(statistics.median(latencies), 2),
-               "p95_s": round(latencies[int(0.95 * (len(latencies) - 1))], 2),
-               "wall_s": round(wall, 1), "index_updates_during_load": len(update_log)}
+               "single_user_p50_s": round(statistics.median(single), 3),
+               "p50_s": round(statistics.median(latencies), 2), "p95_s": round(percentile(latencies, 0.95), 2),
+               "wall_s": round(wall, 1), "index_updates_during_load": len(update_log),
+               "answer_concurrency": settings.answer_concurrency,
+               "first_errors": [error for _, error in alone if error][:3] + errors[:3]}
+    figures["p95_ratio"] = round(figures["p95_s"] / statistics.median(single), 1)
     ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / "load.json").write_text(json.dumps(figures, indent=1))
-    print(f"\nload: {figures}")
+    (ARTIFACTS / f"load-{backend}.json").write_text(json.dumps(figures, indent=1))
+    print(f"\nload ({backend}): {figures}")
+    assert len(single) == QUESTIONS_EACH, figures
     assert errors == [], errors[:5]
-    assert len(results) == CONVERSATIONS * QUESTIONS_EACH == 200
+    assert len(results) == CONVERSATIONS * QUESTIONS_EACH
+    assert figures["p95_ratio"] <= MAX_P95_RATIO[backend], figures
     assert updated_during_load and update_log == ["['lofoten']", "['lofoten']"]
     assert "lofoten" in load_index(settings.index_dir).documents  # the new version is published on disk
-    # The app still answers from the index it loaded: swapping versions on disk took nothing from it.
-    after = Client(url, verbose=False).predict(OPENERS[0], "", api_name="/ask")
-    assert after["citations"] and all(c["doc_id"] != "lofoten" for c in after["citations"])
+    # The running app follows the published version: the new document answers.
+    after = Client(url, verbose=False).predict("Når går ferja fra Bodø til Moskenes?", "", api_name="/ask")
+    assert after["citations"] and after["citations"][0]["doc_id"] == "lofoten", after["answer"]

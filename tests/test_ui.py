@@ -257,3 +257,34 @@ def test_a_failed_briefing_export_is_a_warning_not_a_traceback(monkeypatch, tmp_
     with pytest.warns(UserWarning, match=r"could not be saved as \.docx \(ValueError: All strings must be XML"):
         preview, path = write_briefing(NoteEngine(), "budget", "docx", None, tmp_path)
     assert preview.startswith("# Briefing: budget") and path is None
+
+
+def test_turn_queue_serves_in_order_shows_places_and_survives_a_user_leaving():
+    """Item 10: a serial backend answers one at a time; waiters see how many are ahead, and one
+    who leaves while waiting does not hold up the rest."""
+    import threading
+    import time
+
+    from ui.turns import Queued, TurnQueue
+
+    turns = TurnQueue(poll_seconds=0.01)
+    first, gone, last = object(), object(), object()
+    assert list(turns.wait_turn(first)) == []  # nobody ahead: straight in
+    waiting_gone = turns.wait_turn(gone)
+    assert next(waiting_gone) == Queued(1)
+    seen: list[Queued] = []
+    waiter = threading.Thread(target=lambda: seen.extend(turns.wait_turn(last)))
+    waiter.start()
+    while not seen:  # the last one has joined and been told its place
+        time.sleep(0.01)
+    waiting_gone.close()
+    turns.leave(gone)  # the user closed the tab while waiting: the last one moves up
+    deadline = time.monotonic() + 5
+    while seen[-1] != Queued(1) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert seen == [Queued(2), Queued(1)] and waiter.is_alive()
+    turns.leave(first)  # the answer in progress finished: the last one's turn
+    waiter.join(timeout=5)
+    assert not waiter.is_alive()
+    turns.leave(last)
+    assert len(turns) == 0

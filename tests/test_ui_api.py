@@ -92,3 +92,39 @@ def test_settings_panel_options_reach_the_answer(seed_settings, seed_index, embe
     assert {c.n for c in norwegian.citations} <= {1, 2}
     with pytest.raises(ValueError, match="unknown backend"):
         engine.answerer("no-such-backend")
+
+
+LOFOTEN = "Ferjer i Lofoten\n\nFerja fra Bodø til Moskenes går klokka sju hver morgen gjennom hele vintersesongen.\n"
+LOFOTEN_QUESTION = "Når går ferja fra Bodø til Moskenes?"
+
+
+def test_app_reloads_a_new_index_generation(seed_index, embedder, tmp_path):
+    """Item 4: `rag index build` in another terminal publishes a new version; the running app's
+    next question is answered from it, without a restart, and its re-index sees nothing left to do."""
+    import shutil
+
+    from rag.index import update_index
+
+    shutil.copytree(SEEDS, tmp_path / "corpus")
+    shutil.copytree(seed_index.folder.parent, tmp_path / "index", symlinks=True)
+    settings = Settings.load(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index")
+    engine = Engine(settings, Answerer(settings, Retriever(load_index_of(settings), embedder), backend="extractive"))
+    before = engine.ask(Conversation(), LOFOTEN_QUESTION)
+    assert all(c.doc_id != "lofoten" for c in before.citations)
+
+    (tmp_path / "corpus" / "lofoten.txt").write_text(LOFOTEN, encoding="utf-8")
+    # "Another terminal": its own embedder object, nothing shared with the engine.
+    from rag.embedding import Embedder
+    update_index(settings, Embedder(settings), progress=lambda message: None)
+
+    after = engine.ask(Conversation(), LOFOTEN_QUESTION)
+    assert after.citations and after.citations[0].doc_id == "lofoten", after.text
+    assert "lofoten" in {d.id for d in engine.documents()}
+    assert engine.status()["up_to_date"]
+    assert "already up to date" in engine.reindex(progress=lambda message: None)
+
+
+def load_index_of(settings: Settings):
+    from rag.index import load_index
+
+    return load_index(settings.index_dir)

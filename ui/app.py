@@ -26,12 +26,14 @@ from ui.assets import CSS, DOCUMENT_JS, SOURCES_JS
 from ui.briefing_tab import briefing_tab
 from ui.conversation import MAX_CONVERSATIONS, Conversation, ConversationStore
 from ui.engine import AskOptions, Engine
+from ui.turns import Queued
 from ui.render import (
     SourceRef,
     answer_html,
     conversation_markdown,
     corpus_html,
     document_placeholder,
+    queued_html,
     question_html,
     source_document_html,
     sources_html,
@@ -47,7 +49,9 @@ LANGUAGES = [("Auto (as asked)", "auto"), ("English", "en"), ("Norsk", "no")]
 MODES = [("Evidence first", "evidence"), ("Free", "free")]
 DEFAULT_HOST = "127.0.0.1"
 AUTH_ENV = "RAG_AUTH"
-ANSWER_QUEUE = "answer"  # chat and API share one queue: two cores answer one question at a time
+# Chat, API and briefings share one concurrency group of `answer_concurrency` workers; a serial
+# backend (a local model) queues behind its own turn queue in the engine.
+ANSWER_QUEUE = "answer"
 
 
 # --- building the app ----------------------------------------------------------------------
@@ -100,12 +104,16 @@ def build_app(settings: Settings, answerer: Answerer | None = None) -> gr.Blocks
                 chat = _chat_tab(engine)
             with gr.Tab("Corpus", id="corpus") as corpus_tab:
                 corpus = _corpus_tab(engine, corpus_tab)
-            briefing_tab(engine, ANSWER_QUEUE)
+            briefing_tab(engine, ANSWER_QUEUE, _answer_workers(settings))
         _wire_chat(engine, chat, conversation, export_dir)
         _wire_sources(chat, conversation)
         _wire_corpus(engine, corpus, chat.doc_filter)
         _wire_api(engine, ConversationStore())
     return app
+
+
+def _answer_workers(settings: Settings) -> int:
+    return max(1, settings.answer_concurrency)
 
 
 def _chat_tab(engine: Engine) -> _ChatPanels:
@@ -187,7 +195,7 @@ def _wire_chat(engine: Engine, panels: _ChatPanels, conversation: gr.State, expo
               panels.language, panels.mode]
     outputs = [panels.question, panels.chatbot, conversation, panels.sources, panels.export]
     gr.on([panels.question.submit, panels.send.click], respond, inputs=inputs, outputs=outputs,
-          api_visibility="private", concurrency_id=ANSWER_QUEUE, concurrency_limit=1)
+          api_visibility="private", concurrency_id=ANSWER_QUEUE, concurrency_limit=_answer_workers(engine.settings))
     # The Chatbot's own clear button must forget the conversation too, or follow-ups would
     # lean on turns the user no longer sees.
     gr.on([panels.new.click, panels.chatbot.clear], reset, api_visibility="private",
@@ -198,6 +206,9 @@ def _chat_update(event, text: str, messages: list[dict], state: Conversation, ex
     """The (question, chatbot, state, sources, export) update for one answer event."""
     if isinstance(event, SourcesFound):
         return gr.skip(), gr.skip(), gr.skip(), _searching_html(event), gr.skip()
+    if isinstance(event, Queued):
+        messages[-1] = {"role": "assistant", "content": queued_html(event.ahead)}
+        return gr.skip(), messages, gr.skip(), gr.skip(), gr.skip()
     if isinstance(event, TextDelta):
         messages[-1] = {"role": "assistant", "content": streaming_html(text)}
         return gr.skip(), messages, gr.skip(), gr.skip(), gr.skip()
@@ -288,7 +299,7 @@ def _wire_api(engine: Engine, store: ConversationStore) -> None:
             raise gr.Error(str(error))
         return {**answer.to_json(), "conversation_id": conversation.id}
 
-    gr.api(ask, api_name="ask", concurrency_id=ANSWER_QUEUE, concurrency_limit=1)
+    gr.api(ask, api_name="ask", concurrency_id=ANSWER_QUEUE, concurrency_limit=_answer_workers(engine.settings))
 
 
 # --- serving -------------------------------------------------------------------------------

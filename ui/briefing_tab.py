@@ -22,8 +22,9 @@ EXAMPLE_TOPICS = ["time pressure and lack of resources", "measures against stigm
 PLACEHOLDER = "*Write a topic and press **Write briefing**: each group's view, with quotes and sources.*"
 
 
-def briefing_tab(engine: Engine, concurrency_id: str) -> None:
-    """Add the Briefing tab (inside the app's `gr.Tabs`); briefings queue with answers on `concurrency_id`."""
+def briefing_tab(engine: Engine, concurrency_id: str, concurrency_limit: int) -> None:
+    """Add the Briefing tab (inside the app's `gr.Tabs`); briefings share the answers' `concurrency_id`
+    (Gradio applies the lowest limit in a group, so every member passes the same one)."""
     export_dir = Path(tempfile.mkdtemp(prefix="rag-briefing-"))
     with gr.Tab("Briefing", id="briefing"):
         with gr.Row():
@@ -42,7 +43,7 @@ def briefing_tab(engine: Engine, concurrency_id: str) -> None:
         return write_briefing(engine, topic_text, chosen_format, chosen_backend, export_dir)
 
     gr.on([topic.submit, run.click], respond, inputs=[topic, file_format, backend], outputs=[preview, download],
-          api_visibility="private", concurrency_id=concurrency_id, concurrency_limit=1)
+          api_visibility="private", concurrency_id=concurrency_id, concurrency_limit=concurrency_limit)
 
 
 def write_briefing(engine: Engine, topic: str, file_format: str, backend: str | None,

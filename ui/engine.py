@@ -1,19 +1,24 @@
 """The answering side of the app: one answerer per backend over the current index, and re-indexing."""
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
 from rag.answer import Answerer, Finished
+from rag.errors import IndexCorrupt, IndexMissing
 from rag.index import Index, index_status, load_index, update_index
+from rag.index.files import current_version
 from rag.retrieval import Retriever
 from rag.settings import Settings
 from rag.types import Answer, Document, Filters
 from ui.conversation import Conversation
+from ui.turns import TurnQueue
 
 _DONE = object()
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -28,10 +33,12 @@ class AskOptions:
 
 
 class Engine:
-    """Answerers sharing one index and embedder; a re-index swaps them all at once.
+    """Answerers sharing one index and embedder; a new index version swaps them all at once.
 
     An answer in flight keeps the answerer (and index) it started with, so swapping
-    never pulls the index out from under it.
+    never pulls the index out from under it. Before each question the engine checks which
+    version the index folder publishes (a symlink read): a version written by `rag index
+    build` in another process is loaded in full, then swapped in.
     """
 
     def __init__(self, settings: Settings, answerer: Answerer):
@@ -39,10 +46,13 @@ class Engine:
         self._default = answerer
         self._answerers = {answerer.backend.name: answerer}
         self._lock = threading.Lock()
+        self._reloading = threading.Lock()
+        self._turns: dict[str, TurnQueue] = {}  # per serial backend
 
     @property
     def index(self) -> Index:
-        """The index answers currently come from."""
+        """The index answers come from: the published version (loaded when it changed)."""
+        self._follow_published_version()
         return self._default.index
 
     @property
@@ -52,6 +62,7 @@ class Engine:
 
     def answerer(self, backend: str | None = None) -> Answerer:
         """The answerer for a backend name (created on first use); ValueError for unknown names."""
+        self._follow_published_version()
         name = backend or self.default_backend
         with self._lock:
             if name not in self._answerers:
@@ -60,8 +71,22 @@ class Engine:
             return self._answerers[name]
 
     def stream(self, conversation: Conversation, question: str, options: AskOptions = AskOptions()) -> Iterator:
-        """The answerer's events for `question` in `conversation`; the finished answer joins the conversation."""
+        """The answerer's events for `question` in `conversation`; the finished answer joins the conversation.
+
+        A serial backend's answers wait their turn, yielding `Queued` while they wait.
+        """
         answerer = self.answerer(options.backend)
+        if not getattr(answerer.backend, "serial", False):
+            yield from self._answer(answerer, conversation, question, options)
+            return
+        turns, ticket = self._turn_queue(answerer.backend.name), object()
+        try:
+            yield from turns.wait_turn(ticket)
+            yield from self._answer(answerer, conversation, question, options)
+        finally:  # also when the user leaves while waiting: the next in line goes on
+            turns.leave(ticket)
+
+    def _answer(self, answerer: Answerer, conversation: Conversation, question: str, options: AskOptions) -> Iterator:
         events = answerer.stream(question, conversation.history(), k=options.k,
                                  filters=Filters(doc_ids=frozenset(options.doc_ids)), language=options.language,
                                  mode=options.mode)
@@ -69,6 +94,10 @@ class Engine:
             if isinstance(event, Finished):
                 conversation.add(event.answer, referenced_documents(event.answer, answerer.index))
             yield event
+
+    def _turn_queue(self, backend: str) -> TurnQueue:
+        with self._lock:
+            return self._turns.setdefault(backend, TurnQueue())
 
     def ask(self, conversation: Conversation, question: str, options: AskOptions = AskOptions()) -> Answer:
         """The final answer of `stream`."""
@@ -91,16 +120,39 @@ class Engine:
 
     def reindex(self, progress: Callable[[str], None]) -> str:
         """Bring the index in line with the corpus folder; returns a one-line summary."""
-        base = self._default
-        report = update_index(self.settings, base.embedder, progress)
+        report = update_index(self.settings, self._default.embedder, progress)
+        self._follow_published_version()
         if report.changed_anything:
-            retriever = Retriever(load_index(self.settings.index_dir), base.embedder)
-            fresh = Answerer(self.settings, retriever, backend=self.default_backend)
-            with self._lock:
-                self._default, self._answerers = fresh, {fresh.backend.name: fresh}
             return (f"Index updated in {report.seconds:.1f} s: {len(report.added)} added, {len(report.changed)} "
                     f"changed, {len(report.removed)} removed; {report.total_chunks} chunks.")
         return f"Index is already up to date ({report.total_chunks} chunks)."
+
+    def _follow_published_version(self) -> None:
+        """Load the published index version if it is not the one answers come from.
+
+        One thread loads while the others go on answering from the old version; the swap
+        happens only once the new version is fully loaded, so no answer sees half of it.
+        A version that cannot be loaded is logged and the old one kept.
+        """
+        try:
+            published = current_version(self.settings.index_dir)
+        except (IndexMissing, IndexCorrupt):
+            return  # nothing usable published: keep answering from what is loaded
+        if published.name == self._default.index.folder.name or not self._reloading.acquire(blocking=False):
+            return
+        try:
+            if published.name != self._default.index.folder.name:
+                self._swap_in(load_index(self.settings.index_dir))
+        except (IndexMissing, IndexCorrupt, OSError) as error:
+            log.warning("kept the loaded index: the new version cannot be loaded (%s)", error)
+        finally:
+            self._reloading.release()
+
+    def _swap_in(self, index: Index) -> None:
+        fresh = Answerer(self.settings, Retriever(index, self._default.embedder), backend=self.default_backend)
+        with self._lock:
+            self._default, self._answerers = fresh, {fresh.backend.name: fresh}
+        log.info("answering from index version %s", index.folder.name)
 
     def reindex_progress(self, tick: float = 1.0) -> Iterator[str | None]:
         """Run `reindex` in a worker thread; yield its progress messages, None every `tick` seconds

@@ -129,6 +129,12 @@ def streaming_html(text: str) -> str:
     return _paragraphs_html(esc(text)) + '<p class="rag-typing">…</p>'
 
 
+def queued_html(ahead: int) -> str:
+    """An answer waiting for the local model, which answers one question at a time."""
+    waiting = "1 answer" if ahead == 1 else f"{ahead} answers"
+    return f'<p class="rag-empty">The local model answers one question at a time: {waiting} ahead of yours …</p>'
+
+
 def answer_html(answer: Answer, turn: int) -> str:
     """A finished answer: notices, then the text with `[n]` as source links, and uncited and
     unsupported sentences marked (the reason on hover and after the sentence)."""

@@ -76,7 +76,9 @@ def rewrite_with_llm(backend, question: str, history: list[dict], timeout: float
     fallback = rewrite_follow_up(question, history)
     if not previous_question(history) or not is_follow_up(question):
         return question
-    turns = [f"{m['role']}: {str(m.get('content', ''))[:300]}" for m in history[-4:]]
+    # A user turn shows its standalone query: in a chain of follow-ups ("and the police?",
+    # "and the courts?") the topic is only in the first question, beyond the last few turns.
+    turns = [f"{m['role']}: {str(m.get('search_query') or m.get('content', ''))[:300]}" for m in history[-4:]]
     messages = [{"role": "system", "content": REWRITE_INSTRUCTION},
                 {"role": "user", "content": "\n".join(turns + [f"user: {question}"])}]
     try:

@@ -25,6 +25,9 @@ class Backend(Protocol):
 
     name: str
     context_window: int           # tokens the backend accepts (prompt + answer)
+    # Optional: True when the backend answers one question at a time (a local model that uses
+    # all cores); the app then queues its answers and shows each waiting user their place.
+    serial: bool
 
     def stream(self, prompt: Prompt, max_tokens: int, timeout: float) -> Iterator[str]:
         """Yield text deltas; raise BackendError on failure (the caller falls back)."""

@@ -66,6 +66,7 @@ class LlamaCppBackend:
     """Streams chat completions from a GGUF model run in-process by llama.cpp."""
 
     name = "llamacpp"
+    serial = True  # one model in memory, all threads on one answer
 
     def __init__(self, settings):
         self.model_path = model_path(settings)
