@@ -26,19 +26,19 @@ from ui.assets import CSS, DOCUMENT_JS, SOURCES_JS
 from ui.briefing_tab import briefing_tab
 from ui.conversation import MAX_CONVERSATIONS, Conversation, ConversationStore
 from ui.engine import AskOptions, Engine
-from ui.turns import Queued
 from ui.render import (
     SourceRef,
     answer_html,
     conversation_markdown,
     corpus_html,
     document_placeholder,
-    queued_html,
     question_html,
+    queued_html,
     source_document_html,
     sources_html,
     streaming_html,
 )
+from ui.turns import Queued
 
 EXAMPLES = [
     "What did the police say about lack of resources?",
