@@ -1,6 +1,11 @@
-"""Chunks are exact spans, cover the bodies, respect sections and the budget."""
+"""Chunks are exact spans, cover the bodies, respect sections and the budget; time is linear in the text."""
 from __future__ import annotations
 
+import time
+
+import pytest
+
+from rag.eval.chunking_speed import TEXT_KINDS, chunking_seconds, large_document
 from rag.index.chunking import ChunkingConfig, chunk_document
 from rag.index.tokens import count_tokens
 
@@ -54,3 +59,20 @@ def test_chunk_ids_are_stable_across_runs_and_edits_elsewhere(seed_documents):
     first = [c.id for c in chunk_document(document)]
     assert first == [c.id for c in chunk_document(document)]
     assert len(set(first)) == len(first)
+
+
+def test_repeated_chunks_get_distinct_stable_ids(seed_documents):
+    document = large_document(list(seed_documents.values()), 100_000, "boilerplate")
+    chunks = chunk_document(document)
+    ids, texts = [c.id for c in chunks], [c.text for c in chunks]
+    assert len(set(texts)) < len(texts) // 10  # mostly copies of one chunk
+    assert len(set(ids)) == len(ids) and ids == [c.id for c in chunk_document(document)]
+
+
+@pytest.mark.parametrize("kind", TEXT_KINDS)
+def test_chunking_is_linear_in_input_size(seed_documents, kind):
+    # Linear work gives a ratio near 10, quadratic work near 100; 20 leaves room for a busy machine.
+    documents = list(seed_documents.values())
+    small = chunking_seconds(large_document(documents, 100_000, kind), repeats=3, clock=time.process_time)
+    large = chunking_seconds(large_document(documents, 1_000_000, kind), repeats=2, clock=time.process_time)
+    assert large / small < 20, f"{kind}: 1 MB took {large:.2f} s, 100 kB {small:.3f} s (ratio {large / small:.0f})"

@@ -31,7 +31,9 @@ def _rag(*args: str, env: dict | None = None) -> float:
 
 
 def indexing_figures(settings: Settings) -> dict:
-    """Cold builds (with and without the one-time model rebuild), no-op update, throughput, memory."""
+    """Cold builds (with and without the one-time model rebuild), no-op update, throughputs, memory."""
+    from rag.eval.chunking_speed import chunking_throughput
+
     with tempfile.TemporaryDirectory() as scratch:
         scratch_path = Path(scratch)
         corpus = str(settings.corpus_dir)
@@ -43,7 +45,7 @@ def indexing_figures(settings: Settings) -> dict:
                               "--index", str(scratch_path / "b"))
     return {"cold_build_with_model_rebuild_s": round(first, 1), "cold_build_s": round(warm, 1),
             "noop_update_s": round(min(noop), 2), "ask_process_peak_rss_mb": memory,
-            **embedding_throughput(settings)}
+            **embedding_throughput(settings), **chunking_throughput(settings)}
 
 
 def _peak_rss_mb(*args: str) -> int:

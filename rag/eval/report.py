@@ -51,6 +51,9 @@ def _indexing(figures: dict) -> list[str]:
                                              f"({figures['pipeline_vs_bare']:.0%} of bare)"),
         ("peak memory of a process that loads the index and answers (`rag ask`)", f"{figures['ask_process_peak_rss_mb']} MB"),
     ]
+    if "chunking_s" in figures:  # results from before the chunking figure have none
+        rows.insert(3, (f"chunking: {figures['chunking_mb']} MB of seed prose in one section",
+                        f"{figures['chunking_s']} s ({figures['chunking_mb_per_s']} MB/s)"))
     return ["## Indexing", "", "| measure | value |", "|---|---|", *[f"| {a} | {b} |" for a, b in rows], ""]
 
 

