@@ -22,6 +22,7 @@ from rag.answer.backends.registry import backend_names
 from rag.embedding import Embedder
 from rag.errors import BackendError, IndexCorrupt, IndexMissing, IngestError, SettingsError
 from rag.settings import Settings
+from ui.access import launch_options, tls_files, warn_if_in_clear
 from ui.assets import CSS, DOCUMENT_JS, SOURCES_JS
 from ui.briefing_tab import briefing_tab
 from ui.conversation import MAX_CONVERSATIONS, Conversation, ConversationStore
@@ -306,18 +307,21 @@ def _wire_api(engine: Engine, store: ConversationStore) -> None:
 
 
 def serve(settings: Settings, host: str | None = None, port: int | None = None, backend: str | None = None,
-          block: bool = True) -> gr.Blocks:
+          block: bool = True, ssl_certfile: str | None = None, ssl_keyfile: str | None = None) -> gr.Blocks:
     """Build the index if needed, print the URL and serve the app.
 
     `host` defaults to RAG_HOST or 127.0.0.1; `port` to RAG_PORT or the first free port
-    from 7860 (0: any free port). Basic auth comes from RAG_AUTH ("user:password") and is required when
-    binding to anything but a loopback address. With `block=False` the server runs in a
+    from 7860 (0: any free port). RAG_AUTH ("user:password") turns on the login (`ui.access`), required
+    when binding to anything but a loopback address; HTTPS comes from `ssl_certfile`/`ssl_keyfile` or
+    RAG_SSL_CERTFILE/RAG_SSL_KEYFILE. With `block=False` the server runs in a
     background thread and the app is returned (`app.local_url`, `app.close()`).
     """
     host = host or os.environ.get("RAG_HOST") or DEFAULT_HOST
     port = _env_port() if port is None else port or _free_port(host)
     auth = auth_from_env()
     check_bind(host, auth)
+    tls = tls_files(ssl_certfile, ssl_keyfile)
+    warn_if_in_clear(is_loopback(host), tls)
     settings = replace(settings, backend=backend) if backend else settings
     if settings.backend not in backend_names():
         raise SettingsError(f"unknown backend {settings.backend!r}; registered: {', '.join(backend_names())}")
@@ -325,9 +329,9 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None, 
     app = build_app(settings, Answerer.from_settings(settings, embedder=embedder))
     # share, MCP and monitoring off explicitly: GRADIO_* environment variables could otherwise
     # open a public tunnel or extra endpoints behind the loopback/auth check above.
-    app.launch(server_name=host, server_port=port, auth=auth, prevent_thread_lock=True, quiet=True,
+    app.launch(server_name=host, server_port=port, prevent_thread_lock=True, quiet=True,
                show_error=True, share=False, mcp_server=False, enable_monitoring=False, ssr_mode=False,
-               theme=gr.themes.Soft(), css=CSS)
+               theme=gr.themes.Soft(), css=CSS, **launch_options(auth, tls))
     print(f"rag: the app is running on {app.local_url}", flush=True)
     if block:
         app.block_thread()

@@ -13,6 +13,8 @@ def register(commands) -> None:
     serve.add_argument("--port", type=int, help="port (default 7860)")
     add_location_options(serve)
     serve.add_argument("--backend", help="answer backend (default: the `backend` setting, extractive)")
+    serve.add_argument("--ssl-certfile", help="serve HTTPS with this PEM certificate (or RAG_SSL_CERTFILE)")
+    serve.add_argument("--ssl-keyfile", help="the certificate's unencrypted PEM private key (or RAG_SSL_KEYFILE)")
     serve.set_defaults(run=_run_serve)
 
 
@@ -20,5 +22,6 @@ def _run_serve(args: argparse.Namespace) -> int:
     # The CLI is the only package that reaches into the UI: serving needs both.
     from ui.app import serve
 
-    serve(settings_from(args), host=args.host, port=args.port, backend=args.backend)
+    serve(settings_from(args), host=args.host, port=args.port, backend=args.backend,
+          ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile)
     return 0
