@@ -13,8 +13,11 @@ calibrated on the seeds suite and its unanswerable questions (see README).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from rag.index.lexical import analyse
+from rag.language import detect_language
+from rag.types import Hit
 
 # Capitalised words not at the start of a sentence, and numbers of 3+ digits.
 NAME_OR_NUMBER = re.compile(r"(?<!^)(?<![.?!:]\s)\b([A-ZÆØÅ][\wæøåÆØÅ-]{2,}|\d{3,})")
@@ -29,3 +32,22 @@ def unknown_names(question: str, vocabulary) -> list[str]:
 def should_abstain(similarity: float, unknown: list[str], low: float, high: float) -> bool:
     """Abstain below `low`, or below `high` when the question names something the corpus lacks."""
     return similarity < low or (bool(unknown) and similarity < high)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the abstention rule weighs: the best cosine (less the same-language offset) and the
+    question's names and numbers the corpus lacks."""
+
+    similarity: float
+    unknown: list[str]
+
+
+def evidence_strength(query: str, hits: list[Hit], vocabulary, same_language_offset: float) -> Evidence:
+    """The `Evidence` for `query` and its (non-empty) hits."""
+    # The best evidence among the hits, not the first hit's: the fused order mixes in BM25,
+    # and abstaining must not depend on how the rankings were fused.
+    best = max(hits, key=lambda hit: hit.similarity)
+    same_language = detect_language(best.chunk.text) == detect_language(query)
+    offset = same_language_offset if same_language else 0.0
+    return Evidence(best.similarity - offset, unknown_names(query, vocabulary))

@@ -16,7 +16,7 @@ from typing import Iterator
 import numpy as np
 
 from rag.answer import evidence_first, free_form
-from rag.answer.answerability import should_abstain, unknown_names
+from rag.answer.answerability import Evidence, evidence_strength, should_abstain
 from rag.answer.backends.base import Backend, BackendContext
 from rag.answer.backends.registry import create_backend
 from rag.answer.events import Finished, SourcesFound, TextDelta, Turn
@@ -117,14 +117,13 @@ class Answerer:
         """True when the hits are too weak evidence for `query` (see rag.answer.answerability)."""
         if not hits:
             return True
-        unknown = unknown_names(query, self.index.lexical.vocabulary)
-        # The best evidence among the hits, not the first hit's: the fused order mixes in BM25,
-        # and abstaining must not depend on how the rankings were fused.
-        best = max(hits, key=lambda hit: hit.similarity)
-        same_language = detect_language(best.chunk.text) == detect_language(query)
-        offset = self.settings.abstain_same_language_offset if same_language else 0.0
-        return should_abstain(best.similarity - offset, unknown, self.settings.abstain_similarity,
+        evidence = self.evidence_strength(query, hits)
+        return should_abstain(evidence.similarity, evidence.unknown, self.settings.abstain_similarity,
                               self.settings.abstain_similarity_unknown_name)
+
+    def evidence_strength(self, query: str, hits: list[Hit]) -> Evidence:
+        """What the abstention rule weighs for `query` and its (non-empty) hits."""
+        return evidence_strength(query, hits, self.index.lexical.vocabulary, self.settings.abstain_same_language_offset)
 
     def _standalone(self, question: str, history: list[dict]) -> str:
         """Follow-ups become standalone queries: by the LLM when there is one, else by rule."""

@@ -150,20 +150,25 @@ def _answer_summary(rows, index, is_relevant, backend: str) -> dict:
 
 
 def check_figures(settings: Settings) -> dict:
-    """Perspective-aware retrieval and the support check, each on its held-out half (see rag.eval)."""
+    """Perspective-aware retrieval, the support check and abstention, each on its held-out half (see rag.eval)."""
+    from rag.answer import Answerer
     from rag.answer.support import SupportChecker
     from rag.embedding.embedder import Embedder
+    from rag.eval.abstention import abstention_figures
     from rag.eval.metrics import suite_index
     from rag.eval.perspectives import perspective_figures
     from rag.eval.suites import load_suite
     from rag.eval.support import support_figures
+    from rag.retrieval import Retriever
 
     suite = load_suite("seeds")
     embedder = Embedder(settings)
     index = suite_index(suite, settings, embedder, progress=lambda m: None)
     checker = SupportChecker(embedder.encode_queries, index.perspectives)
+    answerer = Answerer(settings, Retriever(index, embedder), "extractive")
     return {"perspectives": perspective_figures(suite, index, embedder),
-            "support": support_figures(checker, index)}
+            "support": support_figures(checker, index),
+            "abstention": abstention_figures(answerer)}
 
 
 def planted_instruction_figures(settings: Settings, backend: str = "llamacpp") -> dict:

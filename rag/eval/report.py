@@ -38,7 +38,20 @@ def _checks(figures: dict) -> list[str]:
         lines.append(f"| unsupported sentences: {measure.replace('_', ' ')} | " + " | ".join(cells) + " |")
     kinds = support["test"]["recall_by_kind"]
     lines += ["", "Held-out recall by kind: " + ", ".join(f"{k} {v:.2f}" for k, v in kinds.items()) + ".", ""]
+    if "abstention" in figures:  # results from before the split have none
+        lines += _abstention(figures["abstention"])
     return lines
+
+
+def _abstention(figures: dict) -> list[str]:
+    """Abstention on the calibration and test halves of the seeds questions."""
+    thresholds = ", ".join(f"`{name}` {value}" for name, value in figures["settings"].items())
+    lines = [f"Abstention with {thresholds} (calibrated on the calibration half: "
+             + ", ".join(f"{v}" for v in figures["calibrated"].values()) + "):", "",
+             "| half | answerable abstained | unanswerable abstained |", "|---|---:|---:|"]
+    for half in ("calibration", "test"):
+        lines.append(f"| {half} | {figures[half]['answerable_abstained']} | {figures[half]['unanswerable_abstained']} |")
+    return lines + [""]
 
 
 def _indexing(figures: dict) -> list[str]:
