@@ -1,9 +1,10 @@
-"""Crash safety: SIGKILL a real `rag index build` / `rag index update` at random moments.
+"""Crash safety: SIGKILL a real `rag index build` / `rag index update`, at random and aimed.
 
 After every kill the index must load and answer from either the old or the new corpus
 state, and a following update must repair it to what a clean build gives. One small
-corpus is reused; each run is killed at a random moment within its measured length
-(after the first quarter, which is only Python and torch starting up).
+corpus is reused. Random kills land within a run's measured length (after the first
+quarter, which is only Python and torch starting up), mostly while it embeds; aimed kills
+stop the run at a step of each write phase (`rag.index.phases`) and kill it there.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter, deque
 from pathlib import Path
 
 import numpy as np
@@ -29,14 +31,23 @@ from rag.settings import Settings
 
 pytestmark = pytest.mark.slow
 
-KILLS = 20
+KILLS = 8
+# The aimed kills' protocol, spelled out here rather than imported: the test is the spec.
+HOOK = "RAG_BUILD_PHASE_HOOK"
+PHASES = ("encode-checkpoint", "write-tables", "write-vectors", "write-lexical", "write-manifest", "swap",
+          "cleanup")
+PUBLISHED_IN = "cleanup"  # the first phase in which `current` names the new version
+KILLS_PER_PHASE = 3
 QUESTION = "Hva mener politiet om bortvisning?"
 CHANGED_MARKDOWN = "# Rusreform\n\nPolitiet mener ressursene er altfor små, og ber om flere stillinger.\n"
 
 
-def set_state(corpus: Path, state: str) -> None:
-    """State "a": the op-ed and a Markdown note; state "b": the note changed and an HTML report added."""
-    shutil.copy(SEEDS / f"{OPED}.txt", corpus / f"{OPED}.txt")
+def set_state(corpus: Path, state: str, oped: bool = True) -> None:
+    """State "a": the op-ed and a Markdown note; state "b": the note changed and an HTML report added.
+
+    Without `oped` (long to embed), only the small note and report."""
+    if oped:
+        shutil.copy(SEEDS / f"{OPED}.txt", corpus / f"{OPED}.txt")
     (corpus / "rapport.html").unlink(missing_ok=True)
     write_markdown(corpus / "reform.md")
     if state == "b":
@@ -89,17 +100,69 @@ def killed_run(action: str, settings: Settings, after: float) -> bool:
         return True
 
 
+def phase_run(action: str, settings: Settings, hook: Path,
+              stop: tuple[str, int] | None = None) -> tuple[list[str], bool]:
+    """Run `rag index <action>` reporting its write phases to `hook`; with `stop` = (phase, n), SIGKILL
+    it while it waits at the n-th step of that phase. The phases it reached, and whether it was killed."""
+    go = Path(f"{hook}.go")
+    hook.write_text("")
+    go.unlink(missing_ok=True)
+    if stop:
+        go.write_bytes(b"")  # its presence makes every step wait for a byte
+    process = subprocess.Popen(rag_command(action, settings), cwd=REPO, env={**os.environ, HOOK: str(hook)},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    phases: list[str] = []
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        exited = process.poll() is not None  # before reading, so that no report is missed
+        for phase in hook.read_text(encoding="utf-8").split("\n")[len(phases):-1]:
+            phases.append(phase)
+            if (phase, phases.count(phase)) == stop:
+                os.kill(process.pid, signal.SIGKILL)
+                process.wait()
+                return phases, True
+            if stop:
+                with open(go, "ab") as handle:
+                    handle.write(b".")
+        if exited:
+            assert process.returncode == 0, f"rag index {action} failed"
+            return phases, False
+        time.sleep(0.01)
+    process.kill()
+    raise AssertionError(f"rag index {action} did not finish in 600 s")
+
+
+def assert_update_repairs(settings: Settings, embedder, clean: Index) -> None:
+    """`rag index update` makes the index equal to a clean build, leaving nothing unfinished behind
+    and keeping the version that was current (readers may hold it) until the next swap."""
+    index_dir = settings.index_dir
+    before = current_version(index_dir)
+    update_index(settings, embedder, progress=lambda message: None)
+    assert_same_index(load_index(index_dir), clean)
+    assert not [*index_dir.glob(".building-*"), *index_dir.glob(".current-*")], "an unfinished build was left behind"
+    assert not (index_dir / ".embedding-checkpoint").exists(), "embedding shards were left behind"
+    assert before.is_dir(), f"{before.name}, current before the update, was deleted by it"
+    if current_version(index_dir) != before:
+        assert len(list(index_dir.glob("v-*"))) <= 2, "more than the new and the previous version kept"
+
+
+def clean_build(tmp_path_factory, embedder, state: str, oped: bool) -> Index:
+    """A clean in-process build of a corpus state, to compare repaired indexes against."""
+    corpus = tmp_path_factory.mktemp(f"clean-{state}")
+    set_state(corpus, state, oped)
+    settings = Settings.load(corpus_dir=corpus, index_dir=tmp_path_factory.mktemp(f"clean-index-{state}"))
+    build_index(settings, embedder, progress=lambda message: None)
+    return load_index(settings.index_dir)
+
+
 @pytest.fixture(scope="module")
 def clean_builds(tmp_path_factory, embedder) -> dict[str, Index]:
-    """A clean in-process build of each corpus state, to compare repaired indexes against."""
-    builds = {}
-    for state in ("a", "b"):
-        corpus = tmp_path_factory.mktemp(f"clean-{state}")
-        set_state(corpus, state)
-        settings = Settings.load(corpus_dir=corpus, index_dir=tmp_path_factory.mktemp(f"clean-index-{state}"))
-        build_index(settings, embedder, progress=lambda message: None)
-        builds[state] = load_index(settings.index_dir)
-    return builds
+    return {state: clean_build(tmp_path_factory, embedder, state, oped=True) for state in ("a", "b")}
+
+
+@pytest.fixture(scope="module")
+def small_clean_builds(tmp_path_factory, embedder) -> dict[str, Index]:
+    return {state: clean_build(tmp_path_factory, embedder, state, oped=False) for state in ("a", "b")}
 
 
 def test_killed_builds_and_updates_leave_a_working_index_that_update_repairs(tmp_path, embedder, clean_builds):
@@ -129,10 +192,46 @@ def test_killed_builds_and_updates_leave_a_working_index_that_update_repairs(tmp
         assert answer.citations and not answer.abstained, f"kill {attempt}: no answer"
         for citation in answer.citations:
             assert survived.documents[citation.doc_id].text[citation.start:citation.end] == citation.quote
-        update_index(settings, embedder, progress=lambda message: None)
-        assert_same_index(load_index(index_dir), clean_builds[state])
-        assert not list(index_dir.glob(".building-*")), "an unfinished build was left behind"
+        assert_update_repairs(settings, embedder, clean_builds[state])
     print(f"\n{kills} kills survived ({finished} runs finished first); run lengths "
           + ", ".join(f"{k} {v:.1f} s" for k, v in lengths.items()))
     assert kills >= KILLS
     assert current_version(index_dir).is_dir()
+
+
+def test_kills_aimed_at_every_write_phase(tmp_path, embedder, small_clean_builds):
+    """Each write phase is hit by KILLS_PER_PHASE kills, at its successive steps, in builds and updates;
+    each leaves exactly the old index (or the new one, once swapped), and an update repairs it."""
+    corpus, index_dir, hook = tmp_path / "corpus", tmp_path / "index", tmp_path / "phases"
+    corpus.mkdir()
+    settings = Settings.load(corpus_dir=corpus, index_dir=index_dir)
+    set_state(corpus, "a", oped=False)
+    steps = Counter(phase_run("build", settings, hook)[0])  # an update goes through the same steps
+    for phase in PHASES:
+        assert steps[phase], f"phase {phase} hit 0 times: a full build never reported it"
+    targets = [(phase, kill) for kill in range(KILLS_PER_PHASE) for phase in PHASES]
+    queue, hits, state, started = deque(targets), Counter(), "a", time.monotonic()
+    for attempt in range(2 * len(targets)):  # a target missed (the run finished first) is tried again
+        if not queue:
+            break
+        phase, kill = queue.popleft()
+        old, state = state, "a" if state == "b" else "b"
+        set_state(corpus, state, oped=False)
+        action = ("build", "update")[(kill + PHASES.index(phase)) % 2]
+        step = kill % steps[phase] + 1
+        killed = phase_run(action, settings, hook, (phase, step))[1]
+        hits[phase] += killed
+        if not killed:
+            queue.append((phase, kill))
+        swapped = not killed or PHASES.index(phase) >= PHASES.index(PUBLISHED_IN)
+        expected = state if swapped else old
+        survived = load_index(index_dir)  # never IndexCorrupt
+        where = f"attempt {attempt}, {action} {'killed in ' + phase if killed else 'finished'} (step {step})"
+        assert content_hashes(survived) == content_hashes(small_clean_builds[expected]), \
+            f"{where}: not exactly the {'new' if swapped else 'old'} index"
+        assert_same_index(survived, small_clean_builds[expected])
+        assert_update_repairs(settings, embedder, small_clean_builds[state])
+    print(f"\naimed kills per phase: {dict(hits)} in {time.monotonic() - started:.0f} s; steps per phase: "
+          + str(dict(steps)))
+    for phase in PHASES:
+        assert hits[phase] >= KILLS_PER_PHASE, f"phase {phase} hit {hits[phase]} times"

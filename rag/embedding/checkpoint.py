@@ -5,7 +5,8 @@ An interrupted `rag index build` or `rag index update` (Ctrl-C, a crash, a kille
 every finished shard in `<index_dir>/.embedding-checkpoint/<model>/`; the next run embeds only
 what is missing. Keys are content-derived chunk ids (plus window spans), and the folder is
 tied to the model, so a shard is never reused for other text or another model. The folder
-is removed once a new index version is published.
+is removed once a new index version is published (or by the next update that finds
+nothing to do, if a run was killed in between).
 """
 from __future__ import annotations
 
@@ -27,9 +28,12 @@ SHARD_TEXTS = 2048
 class EmbeddingCheckpoint:
     """Shards of (keys, vectors) under the index folder, for one embedding model."""
 
-    def __init__(self, index_dir: Path, model_id: str):
+    def __init__(self, index_dir: Path, model_id: str, before_step: Callable[[], None] = lambda: None):
+        """`before_step` is called before each step of saving a shard, the write and the rename
+        (a crash test stops the run there)."""
         model_key = hashlib.sha256(model_id.encode("utf-8")).hexdigest()[:16]
         self.folder = Path(index_dir) / FOLDER / model_key
+        self.before_step = before_step
 
     def encode(self, embedder: Embedder, keys: list[str], texts: list[str], progress: Callable[[str], None]) -> np.ndarray:
         """Vectors for `texts` (passages), reusing shards saved under their `keys` by an earlier run."""
@@ -58,7 +62,9 @@ class EmbeddingCheckpoint:
         self.folder.mkdir(parents=True, exist_ok=True)
         name = f"shard-{len(list(self.folder.glob('shard-*.npz'))):06d}-{os.getpid()}"
         temporary = self.folder / f".{name}.npz"
+        self.before_step()
         np.savez(temporary, keys=np.array(keys), vectors=vectors)
+        self.before_step()
         os.replace(temporary, self.folder / f"{name}.npz")
 
 

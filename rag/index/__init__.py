@@ -4,6 +4,7 @@
     loaded.py    a loaded version (`Index`) and `load_index`
     status.py    staleness against the corpus
     files.py     the folder layout and its atomic swap
+    phases.py    the write phases, reported to a crash-test hook
     chunking.py  sections -> chunks; sentence spans and windows
     tokens.py    cl100k token counts, offline
     lexical.py   BM25

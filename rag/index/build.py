@@ -31,6 +31,7 @@ from rag.index.files import (
 from rag.index.lexical import LexicalIndex
 from rag.index.loaded import FORMAT_VERSION, Index, chunking_manifest, load_index, stale_reasons, vector_id
 from rag.index.perspectives import PERSPECTIVES_VERSION, PerspectiveTable
+from rag.index.phases import reached
 from rag.index.store import VectorStore, resolve_kind, store_for_settings
 from rag.index.windows import WindowTable, window_spans, window_texts
 from rag.ingest import CorpusLoad, load_corpus, source_of
@@ -89,6 +90,8 @@ def update_index(settings: Settings, embedder: Embedder | None = None, progress:
         report.perspectives_refreshed = previous is not None and \
             previous.manifest.get("perspectives", {}).get("version") != PERSPECTIVES_VERSION
         if previous is not None and not report.changed_anything:
+            # Shards left by a run killed between its swap and their removal: nothing is missing now.
+            clear_checkpoints(settings.index_dir)
             report.total_chunks = len(previous.chunks)
             report.seconds = time.perf_counter() - started
             return report
@@ -170,7 +173,8 @@ def _chunks_and_vectors(settings, embedder, previous, documents, plan, report, p
     rows, spans = window_spans(fresh) if settings.sentence_windows else (np.zeros(0, np.int64), np.zeros((0, 2), np.int64))
     progress(f"embedding {len(fresh)} chunks and {len(rows)} sentence windows"
              + (f", reusing {len(kept)} chunks" if kept else ""))
-    checkpoint = EmbeddingCheckpoint(settings.index_dir, embedder.model_id)  # resumes an interrupted run
+    # Resumes an interrupted run; saving a shard is a step of the "encode-checkpoint" phase.
+    checkpoint = EmbeddingCheckpoint(settings.index_dir, embedder.model_id, lambda: reached("encode-checkpoint"))
     vectors = checkpoint.encode(embedder, [c.id for c in fresh], [c.embedding_text() for c in fresh], progress)
     window_keys = [f"{fresh[row].id}@{start}-{end}" for row, (start, end) in zip(rows, spans)]
     window_vectors = checkpoint.encode(embedder, window_keys, window_texts(fresh, rows, spans), progress)
@@ -204,15 +208,21 @@ def _concatenate(first: _Embedded, second: _Embedded) -> _Embedded:
 
 def _write(settings, embedder, documents, embedded: _Embedded, previous, progress) -> None:
     building = new_version_folder(settings.index_dir)
+    reached("write-tables")
     write_documents(building, documents)
+    reached("write-tables")
     write_chunks(building, embedded.chunks)
     store = _write_vectors(settings, building, embedded, progress)
+    reached("write-lexical")
     LexicalIndex.build(embedded.chunks).save(building / "lexical")
     perspectives = PerspectiveTable.build(documents, embedder.encode_queries, embedder.dim)
+    reached("write-lexical")
     perspectives.save(building)
+    reached("write-manifest")
     write_json(building / MANIFEST, _manifest(settings, embedder, documents, embedded.chunks, store, previous,
                                               perspectives))
     publish(settings.index_dir, building)
+    reached("cleanup")
     clear_checkpoints(settings.index_dir)
 
 
@@ -221,16 +231,19 @@ def _write_vectors(settings, building: Path, embedded: _Embedded, progress) -> V
     chunks = embedded.chunks
     store = store_for_settings(settings, embedded.vectors.shape[1], len(chunks), published_name(building))
     (building / "vectors").mkdir()
+    reached("write-vectors")
     # Say where the vectors live before filling them: if this build dies now, pruning the
     # unfinished version follows this pointer and drops its Milvus collection too.
     store.save(building / "vectors")
     progress(f"storing {len(chunks)} chunk vectors ({store.describe()['backend']}, {store.kind})")
     labels = [(c.doc_id, c.section_path) for c in chunks]
+    reached("write-vectors")
     store.add(np.array([vector_id(c.id) for c in chunks], dtype=np.int64), embedded.vectors, labels)
     store.save(building / "vectors")
     window_kind = resolve_kind(settings.vector_index, len(embedded.windows.rows), settings.approximate_threshold)
     if window_kind != "flat":
         progress(f"indexing {len(embedded.windows.rows)} sentence windows ({window_kind})")
+    reached("write-vectors")
     embedded.windows.with_search_index(window_kind).save(building)
     return store
 

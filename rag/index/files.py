@@ -22,12 +22,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from rag.errors import IndexCorrupt, IndexMissing
+from rag.index.phases import reached
 from rag.index.store import release_store
 from rag.types import Chunk, Document
 
 CURRENT = "current"
 MANIFEST = "manifest.json"
-VERSIONS_KEPT = 2
+VERSIONS_KEPT = 2  # the current version and the one it replaced
 
 
 def current_version(index_dir: Path) -> Path:
@@ -67,23 +68,35 @@ def published_name(building: Path) -> str:
 
 def publish(index_dir: Path, building: Path) -> Path:
     """Make a fully written version current, atomically, and prune old ones."""
+    replaced = _current_name(Path(index_dir))
+    reached("swap")
     _fsync_tree(building)
     version = Path(index_dir) / published_name(building)
     os.rename(building, version)
+    reached("swap")
     temporary_link = Path(index_dir) / f".current-{os.getpid()}"
     if temporary_link.is_symlink():
         temporary_link.unlink()
     os.symlink(version.name, temporary_link)
+    reached("swap")
     os.replace(temporary_link, Path(index_dir) / CURRENT)
     _fsync_dir(Path(index_dir))
-    _prune(Path(index_dir), version)
+    reached("cleanup")
+    _prune(Path(index_dir), {version.name, replaced})
     return version
 
 
-def _prune(index_dir: Path, keep: Path) -> None:
-    """Drop unfinished builds and all but the newest published versions."""
-    versions = sorted((p for p in index_dir.glob("v-*") if p.is_dir()), key=lambda p: p.name)
-    stale = [p for p in versions[:-VERSIONS_KEPT] if p != keep]
+def _current_name(index_dir: Path) -> str | None:
+    link = index_dir / CURRENT
+    return Path(os.readlink(link)).name if link.is_symlink() else None
+
+
+def _prune(index_dir: Path, keep: set[str | None]) -> None:
+    """Drop unfinished builds and every version but the kept ones.
+
+    Kept by name, not by age: a build killed between its rename and the swap leaves a
+    newer version that was never current, and it must not push out the one just replaced."""
+    stale = [p for p in index_dir.glob("v-*") if p.is_dir() and p.name not in keep]
     stale += [p for p in index_dir.glob(".building-*")]
     stale += [p for p in index_dir.glob(".current-*") if p.is_symlink()]
     for path in stale:
