@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,14 @@ from rag.retrieval import Retriever
 from rag.settings import Settings
 
 pytestmark = pytest.mark.slow
+
+FLOOR_MARGIN = 0.03
+BENCH_RESULTS = Path(__file__).resolve().parent.parent / "bench" / "results.json"
+
+
+def bench_figures() -> dict:
+    """The figures `make bench` measured, which the README reports."""
+    return json.loads(BENCH_RESULTS.read_text(encoding="utf-8"))
 
 
 class ScriptedBackend:
@@ -37,6 +46,8 @@ def answerer(seed_index, embedder):
 
 
 def test_extractive_answers_cite_exact_quotes_of_the_expected_chunk(answerer, seed_index):
+    """Quality floor (item 12): the expected passage is cited at most 0.03 below the README's figure
+    (bench/results.json), and no more answerable questions abstain than measured there."""
     suite = load_suite("seeds")
     expected_cited, abstained = 0, 0
     for query in suite.queries:
@@ -50,17 +61,24 @@ def test_extractive_answers_cite_exact_quotes_of_the_expected_chunk(answerer, se
         cited = {c.chunk_id for c in answer.citations}
         expected_cited += any(is_relevant(c, query) for c in seed_index.chunks if c.id in cited)
     answered = len(suite.queries) - abstained
-    assert abstained <= 1
-    assert expected_cited / answered >= 0.75, expected_cited / answered
+    measured = bench_figures()["answers"]["extractive"]
+    assert abstained <= measured["answerable_abstained"]
+    assert expected_cited / answered >= measured["expected_chunk_cited"] - FLOOR_MARGIN, expected_cited / answered
 
 
-def test_unanswerable_questions_mostly_abstain(answerer):
+def test_unanswerable_questions_abstain_on_the_test_half_as_measured(answerer):
+    """Quality floor (item 12): on the half of the questions the thresholds were not calibrated
+    on, abstention stays within 0.03 of the README's figure and answerable questions abstain no more."""
+    from rag.eval.abstention import abstention_figures
+
+    figures = abstention_figures(answerer)
+    measured = bench_figures()["checks"]["abstention"]
+    assert figures["settings"] == measured["settings"], "thresholds changed: run `make bench` and update the README"
+    assert figures["test"]["unanswerable_share"] >= measured["test"]["unanswerable_share"] - FLOOR_MARGIN, figures
+    assert int(figures["test"]["answerable_abstained"].split("/")[0]) <= int(
+        measured["test"]["answerable_abstained"].split("/")[0]), figures
     lines = (DATA_DIR / "seeds_unanswerable.jsonl").read_text().splitlines()
-    answers = [answerer.ask(json.loads(line)["q"]) for line in lines]
-    assert len(answers) >= 8
-    # e5-small cannot tell on-topic unanswerable questions apart (README: abstention); half is the floor.
-    assert sum(a.abstained for a in answers) >= len(answers) // 2
-    for answer in (a for a in answers if a.abstained):
+    for answer in (a for a in (answerer.ask(json.loads(line)["q"]) for line in lines) if a.abstained):
         assert answer.closest and not answer.citations
 
 

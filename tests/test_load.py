@@ -29,7 +29,7 @@ from gradio_client import Client
 
 from rag.index import load_index, update_index
 from rag.settings import Settings
-from ui.app import serve
+from ui.serving import serve
 
 pytestmark = pytest.mark.slow
 

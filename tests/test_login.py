@@ -12,7 +12,7 @@ from conftest import REPO, SEEDS
 
 from rag.settings import Settings, SettingsError
 from ui.access import TLS, LoginThrottle, client_key, warn_if_in_clear
-from ui.app import serve
+from ui.serving import serve
 
 USER, PASSWORD = "ana", "s3cret"
 WRONG = "hunter2-wrong"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from conftest import OPED, REPORT
@@ -84,3 +85,16 @@ def test_questions_that_name_a_speaker_get_its_passage_first(seed_index, embedde
     assert figures["boost"]["all"]["first_under_speaker"] >= 0.9, figures["boost"]["all"]
     assert figures["boost"]["test"]["first_under_speaker"] >= 0.85, figures["boost"]["test"]
     assert figures["boost"]["all"]["first_under_speaker"] > figures["no_boost"]["all"]["first_under_speaker"]
+
+
+@pytest.mark.slow
+def test_seeds_recall_at_5_stays_within_003_of_the_measured_figure(seed_index, retriever):
+    """Quality floor (item 12): seeds-suite recall@5 of the default (hybrid) retrieval at most 0.03
+    below the figure `make bench` measured and the README reports (bench/results.json)."""
+    from rag.eval.metrics import evaluate
+    from rag.eval.suites import load_suite
+
+    results = Path(__file__).resolve().parent.parent / "bench" / "results.json"
+    measured = json.loads(results.read_text())["retrieval"]["seeds"]["hybrid"]["all"]["recall@5"]
+    figures = evaluate(load_suite("seeds"), seed_index, retriever)
+    assert figures["all"]["recall@5"] >= measured - 0.03, (figures["all"], measured)

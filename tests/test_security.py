@@ -19,8 +19,8 @@ from rag.answer.backends.redact import redact
 from rag.index import build_index, load_index
 from rag.retrieval import Retriever
 from rag.settings import Settings, SettingsError
-from ui.app import check_bind, serve
 from ui.render import SourceRef, conversation_markdown
+from ui.serving import check_bind, serve
 
 pytestmark = pytest.mark.slow
 

@@ -12,14 +12,13 @@ from rag.briefing.groups import Group
 from rag.briefing.writer import Briefing, Perspective, Point
 from rag.settings import Settings, SettingsError
 from rag.types import Answer, Chunk, Citation, Document, Section
-from ui.app import auth_from_env, check_bind, is_loopback, serve
 from ui.briefing_tab import write_briefing
 from ui.conversation import Conversation, ConversationStore
+from ui.corpus_view import corpus_html
 from ui.render import (
     SourceRef,
     answer_html,
     conversation_markdown,
-    corpus_html,
     document_html,
     esc,
     paragraph_bounds,
@@ -29,6 +28,7 @@ from ui.render import (
     sources_html,
     streaming_html,
 )
+from ui.serving import auth_from_env, check_bind, is_loopback, serve
 
 HOSTILE = '<script>alert(1)</script> <img src=x onerror=alert(1)> "quoted" \' ${alert(1)}'
 TAG = re.compile(r"<\s*(script|img|iframe|svg)\b", re.IGNORECASE)

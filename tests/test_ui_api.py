@@ -10,9 +10,9 @@ from gradio_client.exceptions import AppError, AuthenticationError
 from rag.answer import Answerer
 from rag.retrieval import Retriever
 from rag.settings import Settings
-from ui.app import serve
 from ui.conversation import Conversation
 from ui.engine import AskOptions, Engine
+from ui.serving import serve
 
 ANSWER_KEYS = {"question", "answer", "language", "abstained", "backend", "citations", "uncited_sentences",
                "closest_matches", "notices", "search_query", "timings_ms", "conversation_id", "answer_mode",

@@ -1,6 +1,6 @@
 """The real app in a real browser: Debian's Chromium driven by Playwright.
 
-Each app is served in-process by `ui.app.serve` on a free port with the extractive
+Each app is served in-process by `ui.serving.serve` on a free port with the extractive
 backend, over the session's seed index (see conftest). Screenshots land in
 tests/artifacts/.
 """
@@ -20,7 +20,8 @@ from rag.answer.backends.registry import register, unregister
 from rag.index import update_index
 from rag.retrieval import Retriever
 from rag.settings import Settings
-from ui.app import EXAMPLES, serve
+from ui.app import EXAMPLES
+from ui.serving import serve
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

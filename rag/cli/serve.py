@@ -20,7 +20,7 @@ def register(commands) -> None:
 
 def _run_serve(args: argparse.Namespace) -> int:
     # The CLI is the only package that reaches into the UI: serving needs both.
-    from ui.app import serve
+    from ui.serving import serve
 
     serve(settings_from(args), host=args.host, port=args.port, backend=args.backend,
           ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile)
