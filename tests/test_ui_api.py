@@ -128,3 +128,53 @@ def load_index_of(settings: Settings):
     from rag.index import load_index
 
     return load_index(settings.index_dir)
+
+
+class SlowSerialBackend:
+    """A backend that answers one question at a time, as a local model does, taking a while."""
+
+    name = "slow-serial"
+    context_window = 8192
+    serial = True
+    running = 0
+    most_at_once = 0
+
+    def stream(self, prompt, max_tokens, timeout):
+        import time
+
+        cls = type(self)
+        cls.running += 1
+        cls.most_at_once = max(cls.most_at_once, cls.running)
+        time.sleep(0.3)
+        cls.running -= 1
+        yield "The police describe a lack of resources."
+
+
+def test_a_serial_backend_answers_one_at_a_time_and_shows_the_queue(seed_settings, seed_index, embedder):
+    """Item 10: with several answers at once, a serial backend still runs one at a time; those
+    waiting are told how many answers are ahead of theirs."""
+    import threading
+
+    from rag.answer.backends.registry import register, unregister
+    from ui.turns import Queued
+
+    register("slow-serial", lambda context: SlowSerialBackend())
+    try:
+        engine = Engine(seed_settings, Answerer(seed_settings, Retriever(seed_index, embedder), backend="extractive"))
+        queued: list[list[int]] = [[] for _ in range(3)]
+
+        def ask(slot: int) -> None:
+            for event in engine.stream(Conversation(), "What did the police say about lack of resources?",
+                                       AskOptions(backend="slow-serial")):
+                if isinstance(event, Queued):
+                    queued[slot].append(event.ahead)
+
+        threads = [threading.Thread(target=ask, args=(slot,)) for slot in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert SlowSerialBackend.most_at_once == 1
+        assert sorted(max(places, default=0) for places in queued) == [0, 1, 2], queued
+    finally:
+        unregister("slow-serial")
