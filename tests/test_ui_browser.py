@@ -29,15 +29,29 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 ANSWER_TIMEOUT_MS = 90_000
 HOSTILE_QUESTION = "How did Bodø change its snow clearing budget?"
+HOSTILE_TOPIC = "snow clearing budget"
 HOSTILE_TITLE = "Snow clearing in Bodø <img src=x onerror=alert(1)></script><script>alert(1)</script>"
-HOSTILE_TEXT = HOSTILE_TITLE + """
+# A group heading ("Label: ..."), so that the document is a perspective of the briefing too.
+HOSTILE_HEADING = "Kommunen: Brøyting **bold** [link](javascript:alert(1)) <b id=pwned-heading>$$x$$</b>"
+# What a Markdown renderer (the briefing preview) would turn into emphasis, links, images or maths.
+MARKDOWN_PAYLOAD = "**bold** [link](javascript:alert(1)) ![img](x onerror=alert(1)) $$x$$"
+# HTML that would set `window.__pwned` or leave an element with a `pwned-*` id if it were parsed.
+HTML_PAYLOAD = ('<a id=pwned-link href="javascript:window.__pwned=1">budget</a> '
+                "<img src=x onerror=window.__pwned=1> <svg id=pwned-svg onload=window.__pwned=1></svg>")
+HOSTILE_TEXT = HOSTILE_TITLE + "\n\n" + HOSTILE_HEADING + """
 
 Budget
 
 The municipality of Bodø doubled its snow clearing budget in 2023 <script>alert(1)</script> because the winter brought record snowfall.
 
 Snow clearing crews in Bodø now work night shifts <img src=x onerror=alert(1)> ${alert(1)} {{alert 1}} so that buses can keep running.
+
+The snow clearing budget of Bodø grew again in 2024 """ + MARKDOWN_PAYLOAD + """ to pay for more ploughs.
+
+The snow clearing budget also pays for night crews """ + HTML_PAYLOAD + """ in Bodø.
 """
+# Anything the payloads would leave behind if parsed as HTML or Markdown, in any panel.
+INJECTED = "img[src='x'], [onerror], [onload], [id^='pwned'], a[href^='javascript:'], .katex"
 
 EXTRA_TEXT = """Ferries in Lofoten
 
@@ -160,6 +174,19 @@ def normalised(texts: list[str]) -> list[str]:
     return sorted(" ".join(text.split()) for text in texts)
 
 
+def assert_inert(page: Page, dialogs: list[str]) -> None:
+    """No dialog opened, no payload ran and no element from a document exists anywhere on the page."""
+    page.wait_for_timeout(1000)  # time for any injected handler to fire
+    assert dialogs == []
+    assert page.evaluate("window.__pwned") is None
+    assert page.evaluate(f"document.querySelectorAll({INJECTED!r}).length") == 0
+    # The page's own scripts hold the config as JSON (with `<` escaped), so look for the
+    # document's script as an element: anywhere with its text, or anywhere in the app's panels.
+    assert page.evaluate("Array.from(document.scripts).filter(s => s.textContent.trim() === 'alert(1)').length") == 0
+    panels = "#rag-chat script, #rag-sources script, #rag-document script, #rag-corpus script, #rag-brief-preview script"
+    assert page.evaluate(f"document.querySelectorAll('{panels}').length") == 0
+
+
 def test_example_question_cites_sources_and_opens_the_quote_in_its_document(browser, seed_app, seed_settings,
                                                                             seed_index, embedder):
     dialogs: list[str] = []
@@ -210,27 +237,46 @@ def test_follow_up_export_and_new_conversation(browser, seed_app):
     expect(page.locator("#rag-sources .rag-card")).to_have_count(0)
 
 
-def test_markup_in_a_document_stays_text(browser, hostile_app):
+def test_xss_hostile_document_text_is_inert_in_chat_briefing_and_document_viewer(browser, hostile_app):
+    """Markup in a document's title, group heading and text reads as typed in the chat, the sources,
+    the document view (title, section tree, headings, text), the corpus table and the briefing preview;
+    no element of it exists, no dialog opens and none of its scripts runs."""
     dialogs: list[str] = []
     page = open_page(browser, hostile_app[0], dialogs)
     ask(page, HOSTILE_QUESTION)
-    expect(page.locator("#rag-chat [data-testid=bot]").first).to_contain_text("<script>alert(1)</script>")
+    answer = page.locator("#rag-chat [data-testid=bot]").first
+    for text in ("<script>alert(1)</script>", MARKDOWN_PAYLOAD, HTML_PAYLOAD):
+        expect(answer).to_contain_text(text)
     expect(page.locator("#rag-sources .rag-title").first).to_have_text(HOSTILE_TITLE)
+    expect(page.locator("#rag-sources .rag-crumbs").first).to_contain_text(HOSTILE_HEADING)
 
     page.locator("#rag-chat a.rag-cite").first.click()
-    expect(page.locator("#rag-document mark").first).to_contain_text("<script>alert(1)</script>")
-    expect(page.locator("#rag-document")).to_contain_text("${alert(1)} {{alert 1}}")
+    document = page.locator("#rag-document")
+    expect(document.locator("mark").first).to_contain_text("<script>alert(1)</script>")
+    expect(document.locator("header .rag-title")).to_have_text(HOSTILE_TITLE)
+    expect(document.locator("header .rag-crumbs")).to_contain_text(HOSTILE_HEADING)
+    expect(document.locator(".rag-toc a")).to_have_text([HOSTILE_TITLE, HOSTILE_HEADING, "Budget"])
+    expect(document.locator(".rag-doc-text h3, .rag-doc-text h4")).to_have_text([HOSTILE_TITLE, HOSTILE_HEADING])
+    for text in ("${alert(1)} {{alert 1}}", MARKDOWN_PAYLOAD, HTML_PAYLOAD):
+        expect(document.locator(".rag-doc-text")).to_contain_text(text)
+    assert_inert(page, dialogs)
+
     page.get_by_role("tab", name="Corpus").click()
     expect(page.locator("#rag-corpus")).to_contain_text(HOSTILE_TITLE)
-    page.wait_for_timeout(1000)  # time for any injected handler to fire
 
-    assert dialogs == []
-    assert page.evaluate("document.querySelectorAll('img[src=\"x\"], [onerror]').length") == 0
-    # The page's own scripts hold the config as JSON (with `<` escaped), so look for the
-    # document's script as an element: anywhere with its text, or anywhere in the app's panels.
-    assert page.evaluate("Array.from(document.scripts).filter(s => s.textContent.trim() === 'alert(1)').length") == 0
-    panels = "#rag-chat script, #rag-sources script, #rag-document script, #rag-corpus script"
-    assert page.evaluate(f"document.querySelectorAll('{panels}').length") == 0
+    page.get_by_role("tab", name="Briefing").click()
+    page.locator("#rag-brief-topic textarea").fill(HOSTILE_TOPIC)
+    page.locator("#rag-brief-run").click()
+    preview = page.locator("#rag-brief-preview")
+    expect(preview.locator("h1")).to_have_text(f"Briefing: {HOSTILE_TOPIC}", timeout=ANSWER_TIMEOUT_MS)
+    for text in (HOSTILE_TITLE, HOSTILE_HEADING, "<script>alert(1)</script>", MARKDOWN_PAYLOAD, HTML_PAYLOAD):
+        expect(preview).to_contain_text(text)
+    # The note's own Markdown still renders; the document's does not.
+    expect(preview.locator("h3", has_text="Kommunen")).to_have_count(1)
+    expect(preview.locator("strong", has_text="bold")).to_have_count(0)
+    expect(preview.locator("a, img, b, svg, script")).to_have_count(0)
+    page.screenshot(path=str(ARTIFACTS / "briefing_markup.png"), full_page=True)
+    assert_inert(page, dialogs)
 
 
 def test_uncited_and_unsupported_sentences_and_fallback_notices_are_visible(browser, seed_app):

@@ -113,9 +113,11 @@ def _answer_workers(settings: Settings) -> int:
 def _chat_tab(engine: Engine) -> _ChatPanels:
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
+            # No LaTeX: without it, "$$...$$" in a document or an answer would be typeset even with
+            # render_markdown off. No "share" button: it posts to Hugging Face.
             chatbot = gr.Chatbot(label="Conversation", elem_id="rag-chat", height=520, render_markdown=False,
-                                 sanitize_html=True, allow_tags=False, feedback_options=None,
-                                 buttons=["copy", "copy_all"])  # no "share": it posts to Hugging Face
+                                 latex_delimiters=[], sanitize_html=True, allow_tags=False, feedback_options=None,
+                                 buttons=["copy", "copy_all"])
             with gr.Row():
                 question = gr.Textbox(label="Question", placeholder="Ask about the documents, in English or Norwegian",
                                       elem_id="rag-question", scale=5, autofocus=True)
