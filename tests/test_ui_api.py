@@ -2,6 +2,7 @@
 real app served in-process, and the settings panel's options as the engine applies them."""
 from __future__ import annotations
 
+import httpx
 import pytest
 from conftest import OPED, SEEDS
 from gradio_client import Client, handle_file
@@ -77,6 +78,9 @@ def test_basic_auth_from_the_environment(seed_settings, monkeypatch):
             Client(app.local_url, verbose=False)
         authed = Client(app.local_url, auth=("ana", "s3cret"), verbose=False)
         assert authed.predict("What did the police say about lack of resources?", api_name="/ask")["citations"]
+        for endpoint, data in (("add_documents", [[], False]), ("remove_document", ["anything"])):
+            refused = httpx.post(f"{app.local_url}gradio_api/call/{endpoint}", json={"data": data}, timeout=10)
+            assert refused.status_code == 401, (endpoint, refused.status_code)
     finally:
         app.close()
 

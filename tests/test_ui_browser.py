@@ -324,6 +324,15 @@ def test_uploaded_docx_and_pdf_answer_with_citations_into_them(browser, upload_a
     expect(page.locator("#rag-document header .rag-title")).to_have_text("Tiltak i kommunene")
     expect(page.locator("#rag-document mark").first).to_contain_text("boliger")
 
+    page.get_by_role("tab", name="Corpus").click()
+    page.locator("#rag-remove-choice input").click()
+    page.get_by_role("option", name="Notat om LAR", exact=True).click()
+    page.locator("#rag-remove").click()
+    expect(changes).to_have_value(re.compile(r"Notat: removed\nIndex updated in .* 1 removed"),
+                                  timeout=ANSWER_TIMEOUT_MS)
+    expect(page.locator("#rag-corpus")).not_to_contain_text("Notat om LAR")
+    assert not (corpus / "Notat.docx").exists() and (corpus / "Tiltak.pdf").exists()
+
 
 def test_traversal_name_and_empty_file_are_refused_and_nothing_is_written(browser, upload_app):
     url, corpus, area = upload_app
