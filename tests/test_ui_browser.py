@@ -303,6 +303,9 @@ def test_uploaded_docx_and_pdf_answer_with_citations_into_them(browser, upload_a
     pdf = write_pdf(tmp_path / "Tiltak.pdf", PDF_LINES)
     page = open_page(browser, url, [])
     upload_files(page, [str(docx), str(pdf)])
+    # The progress bar, named by the phase: embedding takes seconds even for two short documents.
+    expect(page.locator("#rag-changes .progress-level-inner")).to_contain_text("embedding", timeout=30_000)
+    expect(page.locator("#rag-changes .progress-bar")).to_be_visible()
     changes = page.locator("#rag-changes textarea")
     expect(changes).to_have_value(re.compile(r"Notat.docx: added as Notat.docx\nTiltak.pdf: added as Tiltak.pdf\n"
                                              r"Index updated in .* 2 added"), timeout=ANSWER_TIMEOUT_MS)

@@ -122,7 +122,7 @@ def wire_corpus(engine: Engine, panels: CorpusPanels, doc_filter: gr.Dropdown) -
             raise gr.Error("Choose or drop files first.")
         log = [verdict.message() for verdict in refused]
         try:
-            verdicts, summary = engine.add_documents(uploads, bool(replace), _progress_bar(progress))
+            verdicts, summary = engine.add_documents(uploads, bool(replace), _PhaseProgress(progress))
         except INDEX_ERRORS as error:
             raise gr.Error(f"Indexing the added documents failed: {error}")
         log += [verdict.message() for verdict in verdicts] + [summary]
@@ -132,7 +132,7 @@ def wire_corpus(engine: Engine, panels: CorpusPanels, doc_filter: gr.Dropdown) -
         if not doc_id:
             raise gr.Error("Choose a document to remove first.")
         try:
-            summary = engine.remove_document(doc_id, _progress_bar(progress))
+            summary = engine.remove_document(doc_id, _PhaseProgress(progress))
         except ValueError as error:
             raise gr.Error(str(error))
         except INDEX_ERRORS as error:
@@ -153,16 +153,16 @@ def wire_corpus(engine: Engine, panels: CorpusPanels, doc_filter: gr.Dropdown) -
     panels.remove.click(remove, inputs=[panels.remove_choice], outputs=[panels.changes, *lists], **changing)
 
 
-def _progress_bar(progress: gr.Progress):
-    """A progress callback for the engine that moves `progress` by the phase each message names."""
-    def report(message: str) -> None:
-        fraction = next((share for phase, share in PHASES if message.startswith(phase)), None)
-        if fraction is not None:
-            report.fraction = fraction
-        progress(report.fraction, desc=message)
+class _PhaseProgress:
+    """A progress callback for the engine that moves a Gradio progress bar to the phase each message names."""
 
-    report.fraction = 0.0
-    return report
+    def __init__(self, bar: gr.Progress):
+        self.bar = bar
+        self.fraction = 0.0
+
+    def __call__(self, message: str) -> None:
+        self.fraction = next((share for phase, share in PHASES if message.startswith(phase)), self.fraction)
+        self.bar(self.fraction, desc=message)
 
 
 def corpus_api(engine: Engine) -> None:
