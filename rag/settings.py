@@ -28,6 +28,9 @@ class Settings:
     corpus_dir: Path = Path("seeds")
     index_dir: Path = Path("index")
     cache_dir: Path = _default_cache_dir()
+    # Largest document the app accepts from the browser or its API, in MB (the loader's own
+    # limit for any file in the corpus folder is 100 MB).
+    upload_max_mb: int = 50
     # Token budget of a chunk's embedding input (heading chain + text), in cl100k tokens.
     chunk_tokens: int = 350
     chunk_overlap_tokens: int = 50

@@ -2,9 +2,10 @@
 real app served in-process, and the settings panel's options as the engine applies them."""
 from __future__ import annotations
 
+import httpx
 import pytest
 from conftest import OPED, SEEDS
-from gradio_client import Client
+from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError, AuthenticationError
 
 from rag.answer import Answerer
@@ -64,9 +65,9 @@ def test_a_new_conversation_without_id_and_an_unknown_id_is_an_error(client):
         client.predict("And the police?", "no-such-conversation", api_name="/ask")
 
 
-def test_only_ask_is_exposed(client):
+def test_only_ask_and_the_corpus_changes_are_exposed(client):
     endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
-    assert set(endpoints) == {"/ask"}
+    assert set(endpoints) == {"/ask", "/add_documents", "/remove_document"}
 
 
 def test_basic_auth_from_the_environment(seed_settings, monkeypatch):
@@ -77,6 +78,9 @@ def test_basic_auth_from_the_environment(seed_settings, monkeypatch):
             Client(app.local_url, verbose=False)
         authed = Client(app.local_url, auth=("ana", "s3cret"), verbose=False)
         assert authed.predict("What did the police say about lack of resources?", api_name="/ask")["citations"]
+        for endpoint, data in (("add_documents", [[], False]), ("remove_document", ["anything"])):
+            refused = httpx.post(f"{app.local_url}gradio_api/call/{endpoint}", json={"data": data}, timeout=10)
+            assert refused.status_code == 401, (endpoint, refused.status_code)
     finally:
         app.close()
 
@@ -178,3 +182,77 @@ def test_a_serial_backend_answers_one_at_a_time_and_shows_the_queue(seed_setting
         assert sorted(max(places, default=0) for places in queued) == [0, 1, 2], queued
     finally:
         unregister("slow-serial")
+
+
+GLACIER = """Breen ved Fjellheim
+
+Fjellheim-breen smeltet 42 meter i 2023, mer enn noe år siden målingene startet i 1911.
+"""
+GLACIER_QUESTION = "Hvor mye smeltet Fjellheim-breen i 2023?"
+
+
+@pytest.fixture
+def private_app(seed_index, tmp_path):
+    """(client, corpus folder, root) of an app over a private copy of the seed corpus and index."""
+    import shutil
+
+    root = tmp_path / "area"
+    shutil.copytree(SEEDS, root / "corpus")
+    shutil.copytree(seed_index.folder.parent, root / "index", symlinks=True)
+    settings = Settings.load(corpus_dir=root / "corpus", index_dir=root / "index")
+    app = serve(settings, port=0, backend="extractive", block=False)
+    try:
+        yield Client(app.local_url, verbose=False), root / "corpus", root
+    finally:
+        app.close()
+
+
+def files_outside(root, corpus) -> set[str]:
+    """Files under `root` but not in the corpus folder or the index folder."""
+    return {str(p) for p in root.rglob("*") if p.is_file() and not p.is_relative_to(corpus)
+            and not p.is_relative_to(root / "index")}
+
+
+def test_add_ask_and_remove_a_document_through_the_api(private_app, tmp_path):
+    client, corpus, root = private_app
+    before = files_outside(root, corpus)
+    source = tmp_path / "fjellheim.txt"
+    source.write_text(GLACIER, encoding="utf-8")
+
+    added = client.predict([handle_file(source)], api_name="/add_documents")
+    assert added["files"] == [{"name": "fjellheim.txt", "accepted": True, "reason": "", "stored_as": "fjellheim.txt",
+                               "replaced": False}]
+    assert "1 added" in added["index"]
+    assert (corpus / "fjellheim.txt").read_text(encoding="utf-8") == GLACIER
+    answer = client.predict(GLACIER_QUESTION, api_name="/ask")
+    assert answer["citations"] and answer["citations"][0]["doc_id"] == "fjellheim", answer["answer"]
+
+    again = client.predict([handle_file(source)], api_name="/add_documents")
+    assert not again["files"][0]["accepted"] and "already in the corpus" in again["files"][0]["reason"]
+    replaced = client.predict([handle_file(source)], True, api_name="/add_documents")
+    assert replaced["files"][0]["replaced"] and "already up to date" in replaced["index"]
+
+    removed = client.predict("fjellheim", api_name="/remove_document")
+    assert removed["removed"] == "fjellheim" and "1 removed" in removed["index"]
+    assert not (corpus / "fjellheim.txt").exists()
+    answer = client.predict(GLACIER_QUESTION, api_name="/ask")
+    assert all(c["doc_id"] != "fjellheim" for c in answer["citations"])
+    with pytest.raises(AppError, match="no document with id"):
+        client.predict("fjellheim", api_name="/remove_document")
+    assert files_outside(root, corpus) == before
+
+
+def test_api_refuses_bad_files_and_server_paths(private_app, tmp_path):
+    client, corpus, root = private_app
+    before = sorted(p.name for p in corpus.iterdir())
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    fake = tmp_path / "report.pdf"
+    fake.write_text("Not a PDF at all.", encoding="utf-8")
+    server_file = {"path": str(SEEDS / next(p.name for p in SEEDS.iterdir())), "orig_name": "stolen.txt"}
+    result = client.predict([handle_file(empty), handle_file(fake), server_file], api_name="/add_documents")
+    reasons = {item["name"]: item["reason"] for item in result["files"]}
+    assert reasons == {"stolen.txt": "not a file uploaded to this app", "empty.txt": "the file is empty (0 bytes)",
+                       "report.pdf": "the content is not a PDF (no %PDF- header)"}
+    assert result["index"] == "Nothing was added; the index is unchanged."
+    assert sorted(p.name for p in corpus.iterdir()) == before

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import SEEDS
+from documents import PDF_LINES, write_docx, write_pdf
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from rag.answer import Answerer
@@ -314,3 +315,86 @@ def test_reindex_shows_progress_and_answers_from_the_new_document(browser, hosti
     page.get_by_role("tab", name="Chat").click()
     ask(page, "When does the ferry from Bodø to Moskenes leave?")
     expect(page.locator("#rag-sources .rag-title").first).to_have_text("Ferries in Lofoten")
+
+
+@pytest.fixture
+def upload_app(seed_index, tmp_path):
+    """(URL, corpus folder, the test's whole folder) of an app over a private copy of the seeds and
+    their index: uploads change both."""
+    root = tmp_path / "area"
+    shutil.copytree(SEEDS, root / "corpus")
+    shutil.copytree(seed_index.folder.parent, root / "index", symlinks=True)
+    settings = Settings.load(corpus_dir=root / "corpus", index_dir=root / "index")
+    app = serve(settings, port=0, backend="extractive", block=False)
+    yield app.local_url, root / "corpus", tmp_path
+    app.close()
+
+
+def upload_files(page: Page, files: list) -> None:
+    """Put files in the Corpus tab's upload box (as the file picker does), wait until they are
+    uploaded (each has its download link), and press "Add to the corpus"."""
+    page.get_by_role("tab", name="Corpus").click()
+    page.locator("#rag-upload input[type=file]").set_input_files(files)
+    expect(page.locator("#rag-upload a[href*='/file=']")).to_have_count(len(files), timeout=30_000)
+    page.locator("#rag-add").click()
+
+
+def all_files(folder: Path) -> set[str]:
+    return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_uploaded_docx_and_pdf_answer_with_citations_into_them(browser, upload_app, tmp_path):
+    url, corpus, _ = upload_app
+    docx = write_docx(tmp_path / "Notat.docx")
+    pdf = write_pdf(tmp_path / "Tiltak.pdf", PDF_LINES)
+    page = open_page(browser, url, [])
+    upload_files(page, [str(docx), str(pdf)])
+    # The progress bar, named by the phase: embedding takes seconds even for two short documents.
+    expect(page.locator("#rag-changes .progress-level-inner")).to_contain_text("embedding", timeout=30_000)
+    expect(page.locator("#rag-changes .progress-bar")).to_be_visible()
+    changes = page.locator("#rag-changes textarea")
+    expect(changes).to_have_value(re.compile(r"Notat.docx: added as Notat.docx\nTiltak.pdf: added as Tiltak.pdf\n"
+                                             r"Index updated in .* 2 added"), timeout=ANSWER_TIMEOUT_MS)
+    expect(page.locator("#rag-corpus")).to_contain_text("Notat om LAR")
+    expect(page.locator("#rag-corpus")).to_contain_text("Tiltak i kommunene")
+    assert (corpus / "Notat.docx").read_bytes() == docx.read_bytes()
+    page.screenshot(path=str(ARTIFACTS / "upload.png"), full_page=True)
+
+    page.get_by_role("tab", name="Chat").click()
+    ask(page, "Hva reduserer legemiddelassistert rehabilitering?")
+    expect(page.locator("#rag-sources .rag-title").first).to_have_text("Notat om LAR")
+    page.locator("#rag-chat a.rag-cite").first.click()
+    expect(page.locator("#rag-document header .rag-title")).to_have_text("Notat om LAR")
+    expect(page.locator("#rag-document mark").first).to_contain_text("reduserer overdoser")
+
+    ask(page, "Hvem må kommunene tilby flere boliger til?", answers_before=1)
+    expect(page.locator("#rag-sources .rag-title").first).to_have_text("Tiltak i kommunene")
+    page.locator("#rag-chat [data-testid=bot]").last.locator("a.rag-cite").first.click()
+    expect(page.locator("#rag-document header .rag-title")).to_have_text("Tiltak i kommunene")
+    expect(page.locator("#rag-document mark").first).to_contain_text("boliger")
+
+    page.get_by_role("tab", name="Corpus").click()
+    page.locator("#rag-remove-choice input").click()
+    page.get_by_role("option", name="Notat om LAR", exact=True).click()
+    page.locator("#rag-remove").click()
+    expect(changes).to_have_value(re.compile(r"Notat: removed\nIndex updated in .* 1 removed"),
+                                  timeout=ANSWER_TIMEOUT_MS)
+    expect(page.locator("#rag-corpus")).not_to_contain_text("Notat om LAR")
+    assert not (corpus / "Notat.docx").exists() and (corpus / "Tiltak.pdf").exists()
+
+
+def test_traversal_name_and_empty_file_are_refused_and_nothing_is_written(browser, upload_app):
+    url, corpus, area = upload_app
+    before = all_files(area)
+    page = open_page(browser, url, [])
+    hostile = {"name": "../../etc/x.txt", "mimeType": "text/plain", "buffer": b"Planted text.\n"}
+    empty = {"name": "empty.txt", "mimeType": "text/plain", "buffer": b""}
+    upload_files(page, [hostile, empty])
+    changes = page.locator("#rag-changes textarea")
+    expect(changes).to_have_value(re.compile(r"Nothing was added"), timeout=ANSWER_TIMEOUT_MS)
+    log = changes.input_value()
+    assert "../../etc/x.txt: refused, the name contains folder parts" in log, log
+    assert "empty.txt: refused, the file is empty (0 bytes)" in log, log
+    page.screenshot(path=str(ARTIFACTS / "upload-refused.png"), full_page=True)
+    assert all_files(area) == before  # the corpus, the index and the folders around them
+    assert not Path("/etc/x.txt").exists()

@@ -16,12 +16,12 @@ import gradio as gr
 
 from rag.answer import Answerer, SourcesFound, TextDelta
 from rag.answer.backends.registry import backend_names
-from rag.errors import BackendError, IndexCorrupt, IndexMissing, IngestError, SettingsError
+from rag.errors import BackendError
 from rag.settings import Settings
 from ui.assets import DOCUMENT_JS, SOURCES_JS
 from ui.briefing_tab import briefing_tab
 from ui.conversation import MAX_CONVERSATIONS, Conversation, ConversationStore
-from ui.corpus_view import corpus_html
+from ui.corpus_tab import corpus_api, corpus_tab, document_choices, wire_corpus
 from ui.engine import AskOptions, Engine
 from ui.render import (
     SourceRef,
@@ -69,17 +69,6 @@ class _ChatPanels:
     document: gr.HTML
 
 
-@dataclass
-class _CorpusPanels:
-    """The corpus tab's components."""
-
-    tab: gr.Tab
-    table: gr.HTML
-    refresh: gr.Button
-    reindex: gr.Button
-    log: gr.Textbox
-
-
 def build_app(settings: Settings, answerer: Answerer | None = None) -> gr.Blocks:
     """The app over `settings`' index (built first if missing), answering with `answerer` by default.
 
@@ -96,13 +85,14 @@ def build_app(settings: Settings, answerer: Answerer | None = None) -> gr.Blocks
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"):
                 chat = _chat_tab(engine)
-            with gr.Tab("Corpus", id="corpus") as corpus_tab:
-                corpus = _corpus_tab(engine, corpus_tab)
+            with gr.Tab("Corpus", id="corpus") as tab:
+                corpus = corpus_tab(engine, tab)
             briefing_tab(engine, ANSWER_QUEUE, _answer_workers(settings))
         _wire_chat(engine, chat, conversation, export_dir)
         _wire_sources(chat, conversation)
-        _wire_corpus(engine, corpus, chat.doc_filter)
+        wire_corpus(engine, corpus, chat.doc_filter)
         _wire_api(engine, ConversationStore())
+        corpus_api(engine)
     return app
 
 
@@ -142,30 +132,13 @@ def _settings_panel(engine: Engine) -> tuple[gr.Dropdown, gr.Slider, gr.Dropdown
         backend = gr.Dropdown(names, value=engine.default_backend, label="Backend", elem_id="rag-backend",
                               info="A failing backend falls back to the extractive one, with a notice.")
         k = gr.Slider(1, 12, value=engine.settings.answer_sources, step=1, label="Number of sources", elem_id="rag-k")
-        doc_filter = gr.Dropdown(_document_choices(engine), value=[], multiselect=True, elem_id="rag-doc-filter",
+        doc_filter = gr.Dropdown(document_choices(engine), value=[], multiselect=True, elem_id="rag-doc-filter",
                                  label="Only these documents", info="Empty: all documents.")
         language = gr.Radio(LANGUAGES, value="auto", label="Answer language", elem_id="rag-language")
         mode = gr.Radio(MODES, value=engine.settings.answer_mode, label="Answer mode", elem_id="rag-mode",
                         info="Evidence first: the code attaches every citation. Free: the model places them "
                              "(for strong hosted models). Every sentence is checked either way.")
     return backend, k, doc_filter, language, mode
-
-
-def _corpus_tab(engine: Engine, tab: gr.Tab) -> _CorpusPanels:
-    table = gr.HTML(_corpus_view(engine), elem_id="rag-corpus")
-    with gr.Row():
-        refresh = gr.Button("Check status", size="sm")
-        reindex = gr.Button("Re-index the corpus folder", variant="primary", size="sm", elem_id="rag-reindex")
-    log = gr.Textbox(label="Re-indexing progress", lines=6, interactive=False, elem_id="rag-reindex-log")
-    return _CorpusPanels(tab, table, refresh, reindex, log)
-
-
-def _corpus_view(engine: Engine) -> str:
-    return corpus_html(engine.documents(), engine.chunk_counts(), engine.status())
-
-
-def _document_choices(engine: Engine) -> list[tuple[str, str]]:
-    return [(document.title, document.id) for document in engine.documents()]
 
 
 # --- events --------------------------------------------------------------------------------
@@ -256,29 +229,6 @@ def _wire_sources(panels: _ChatPanels, conversation: gr.State) -> None:
 
     panels.sources.open_source(open_source, inputs=[conversation], outputs=[panels.sources, panels.document],
                                api_visibility="private")
-
-
-def _wire_corpus(engine: Engine, panels: _CorpusPanels, doc_filter: gr.Dropdown) -> None:
-    def reindex():
-        log: list[str] = []
-        started = time.monotonic()
-        try:
-            for message in engine.reindex_progress():
-                if message is not None:
-                    log.append(message)
-                working = [] if message else [f"working … {time.monotonic() - started:.0f} s"]
-                yield "\n".join(log + working), gr.skip(), gr.skip()
-        except (IngestError, IndexMissing, IndexCorrupt, SettingsError, OSError) as error:
-            raise gr.Error(f"Re-indexing failed: {error}")
-        yield "\n".join(log), _corpus_view(engine), gr.Dropdown(choices=_document_choices(engine))
-
-    def refresh():
-        return _corpus_view(engine)
-
-    panels.tab.select(refresh, outputs=panels.table, api_visibility="private")
-    panels.refresh.click(refresh, outputs=panels.table, api_visibility="private")
-    panels.reindex.click(reindex, outputs=[panels.log, panels.table, doc_filter], api_visibility="private",
-                         concurrency_id="reindex", concurrency_limit=1)
 
 
 def _wire_api(engine: Engine, store: ConversationStore) -> None:

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Iterator
 
 from rag.answer import Answerer, Finished
@@ -16,6 +18,7 @@ from rag.settings import Settings
 from rag.types import Answer, Document, Filters
 from ui.conversation import Conversation
 from ui.turns import TurnQueue
+from ui.uploads import Upload, Verdict, store_uploads
 
 _DONE = object()
 log = logging.getLogger(__name__)
@@ -48,6 +51,8 @@ class Engine:
         self._lock = threading.Lock()
         self._reloading = threading.Lock()
         self._turns: dict[str, TurnQueue] = {}  # per serial backend
+        # One change to the corpus folder at a time: its files and the index update that follows.
+        self._corpus_lock = threading.Lock()
 
     @property
     def index(self) -> Index:
@@ -126,6 +131,39 @@ class Engine:
             return (f"Index updated in {report.seconds:.1f} s: {len(report.added)} added, {len(report.changed)} "
                     f"changed, {len(report.removed)} removed; {report.total_chunks} chunks.")
         return f"Index is already up to date ({report.total_chunks} chunks)."
+
+    def add_documents(self, uploads: list[Upload], replace: bool = False,
+                      progress: Callable[[str], None] = lambda message: None) -> tuple[list[Verdict], str]:
+        """Store the uploads that pass the checks of `ui.uploads` in the corpus folder, then update
+        the index (only new and changed documents are embedded); the verdicts and the update's summary."""
+        with self._corpus_lock:
+            progress(f"checking {len(uploads)} file(s)")
+            verdicts = store_uploads(uploads, self.settings.corpus_dir, self.settings.upload_max_mb * 2**20, replace)
+            for verdict in verdicts:
+                progress(verdict.message())
+            if not any(verdict.accepted for verdict in verdicts):
+                return verdicts, "Nothing was added; the index is unchanged."
+            return verdicts, self.reindex(progress)
+
+    def remove_document(self, doc_id: str, progress: Callable[[str], None] = lambda message: None) -> str:
+        """Delete an indexed document's file from the corpus folder and its chunks from the index;
+        ValueError for an unknown id."""
+        with self._corpus_lock:
+            document = self.index.documents.get(doc_id)
+            if document is None:
+                raise ValueError(f"no document with id {doc_id!r} in the index")
+            path = self._corpus_file(document.source)
+            path.unlink(missing_ok=True)  # already gone: the update below still drops its chunks
+            progress(f"removed {document.source}")
+            return self.reindex(progress)
+
+    def _corpus_file(self, source: str) -> Path:
+        """The corpus file a document was loaded from; ValueError if its source leads out of the folder."""
+        corpus = os.path.abspath(self.settings.corpus_dir)
+        path = os.path.abspath(os.path.join(corpus, source))  # lexically: a link inside the corpus is the file
+        if os.path.commonpath([corpus, path]) != corpus or path == corpus:
+            raise ValueError(f"{source}: not a file in the corpus folder; remove it there by hand")
+        return Path(path)
 
     def _follow_published_version(self) -> None:
         """Load the published index version if it is not the one answers come from.
