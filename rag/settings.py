@@ -28,6 +28,9 @@ class Settings:
     corpus_dir: Path = Path("seeds")
     index_dir: Path = Path("index")
     cache_dir: Path = _default_cache_dir()
+    # The app's saved conversations; "" = a `rag-data` folder next to the index folder
+    # (the same parent as `index_dir`).
+    data_dir: Path = Path("")
     # Token budget of a chunk's embedding input (heading chain + text), in cl100k tokens.
     chunk_tokens: int = 350
     chunk_overlap_tokens: int = 50
