@@ -119,14 +119,15 @@ def test_the_data_folder_is_private_and_next_to_the_index_by_default(tmp_path):
     assert stat.S_IMODE((tmp_path / "rag-data").stat().st_mode) == 0o700
 
 
-def test_a_corrupt_database_is_a_clear_error_and_the_app_falls_back_to_memory(tmp_path):
+def test_a_corrupt_database_is_a_clear_error_and_the_app_falls_back_to_memory(tmp_path, capsys):
     path = tmp_path / "rag-data" / "history.sqlite3"
     path.parent.mkdir()
     path.write_bytes(b"this is not a database" * 100)
     with pytest.raises(HistoryUnavailable, match=str(path)):
         HistoryStore(path)
     history, problem = open_history(Settings.load(index_dir=tmp_path / "index"))
-    assert str(path) in problem and "not saved" in problem
+    assert str(path) in problem and "not saved" in problem and "Move it away" in problem
+    assert problem in capsys.readouterr().err  # also told to whoever started the app
     conversation = conversation_of("Still answered?")
     history.save("", conversation)  # kept for this run only
     assert [c.id for c in history.list("")] == [conversation.id]

@@ -5,8 +5,10 @@ folder; a restart is closing the app and serving it again over the same folders.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
-from conftest import SEEDS
+from conftest import REPORT, SEEDS
 from playwright.sync_api import Page, expect
 from test_ui_browser import ARTIFACTS, ask, browser, open_page, wait_for_answer  # noqa: F401 (fixture)
 
@@ -51,6 +53,10 @@ def test_a_conversation_survives_a_restart_and_continues_with_its_history(browse
         crumbs = " ".join(page.locator("#rag-sources .rag-crumbs").all_inner_texts())
         assert "Helsepersonell" in crumbs  # answered as a follow-up about the health personnel's views
         page.screenshot(path=str(ARTIFACTS / "history.png"), full_page=True)
+        with page.expect_download() as download:
+            page.locator("#rag-export").click()
+        exported = Path(download.value.path()).read_text(encoding="utf-8")
+        assert f"## 1. {EXAMPLES[0]}" in exported and "## 2. And the health personnel?" in exported
 
         page.locator("#rag-history-title input").fill("Police and health personnel")
         page.locator("#rag-history-rename").click()
@@ -92,7 +98,8 @@ def test_each_user_sees_only_their_own_conversations(browser, settings, monkeypa
         app.close()
 
 
-def test_answer_settings_are_remembered_across_reloads(browser, settings):  # noqa: F811
+def test_answer_settings_are_remembered_across_reloads(browser, settings, seed_index):  # noqa: F811
+    report_title = seed_index.documents[REPORT].title
     app = serve(settings, port=0, backend="extractive", block=False)
     try:
         page = open_page(browser, app.local_url, [])
@@ -101,11 +108,14 @@ def test_answer_settings_are_remembered_across_reloads(browser, settings):  # no
         page.locator("#rag-mode").get_by_text("Free", exact=True).click()
         page.locator("#rag-k input[type=number]").fill("3")
         page.locator("#rag-k input[type=number]").press("Enter")
+        page.locator("#rag-doc-filter input").click()
+        page.get_by_role("option", name=report_title, exact=True).click()
         page.wait_for_timeout(500)
         page.reload()
         page.get_by_text("Answer settings").click()
         expect(page.locator("#rag-language input[value=no]")).to_be_checked()
         expect(page.locator("#rag-mode input[value=free]")).to_be_checked()
         expect(page.locator("#rag-k input[type=number]")).to_have_value("3")
+        expect(page.locator("#rag-doc-filter")).to_contain_text(report_title)
     finally:
         app.close()

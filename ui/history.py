@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
+from rag.errors import report
 from rag.settings import Settings
 from rag.types import Answer, Document
 from ui.conversation import Conversation, Turn
@@ -72,6 +73,7 @@ def open_history(settings: Settings) -> tuple["HistoryStore", str | None]:
         return HistoryStore(folder / FILE_NAME), None
     except (HistoryUnavailable, OSError) as error:
         notice = f"Conversations are not saved in this run: {error}"
+        report("warning", notice)
         return HistoryStore(":memory:"), notice
 
 
