@@ -31,6 +31,9 @@ class Settings:
     # Largest document the app accepts from the browser or its API, in MB (the loader's own
     # limit for any file in the corpus folder is 100 MB).
     upload_max_mb: int = 50
+    # The app's saved conversations; "" = a `rag-data` folder next to the index folder
+    # (the same parent as `index_dir`).
+    data_dir: Path = Path("")
     # Token budget of a chunk's embedding input (heading chain + text), in cl100k tokens.
     chunk_tokens: int = 350
     chunk_overlap_tokens: int = 50

@@ -206,6 +206,11 @@ class Citation:
         data["section_path"] = list(self.section_path)
         return data
 
+    @classmethod
+    def from_json(cls, data: dict) -> "Citation":
+        """Inverse of `to_json`."""
+        return cls(**{**data, "section_path": tuple(data["section_path"])})
+
 
 @dataclass(frozen=True)
 class AnswerSentence:
@@ -222,6 +227,11 @@ class AnswerSentence:
     def to_json(self) -> dict:
         """The sentence object of `rag ask --json`."""
         return {"text": self.text, "citations": list(self.citations), "support": self.support, "reason": self.reason}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "AnswerSentence":
+        """Inverse of `to_json`."""
+        return cls(data["text"], tuple(data["citations"]), data["support"], data["reason"])
 
 
 @dataclass
@@ -264,3 +274,22 @@ class Answer:
             "answer_mode": self.mode,
             "sentences": [s.to_json() for s in self.sentences],
         }
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Answer":
+        """Inverse of `to_json` (timings come back rounded to 0.1 ms, as `to_json` wrote them)."""
+        return cls(
+            question=data["question"],
+            text=data["answer"],
+            language=data["language"],
+            abstained=data["abstained"],
+            backend=data["backend"],
+            citations=[Citation.from_json(c) for c in data["citations"]],
+            uncited_sentences=list(data["uncited_sentences"]),
+            closest=[Chunk.from_json(c) for c in data["closest_matches"]],
+            notices=list(data["notices"]),
+            search_query=data["search_query"],
+            timings_ms=dict(data["timings_ms"]),
+            sentences=[AnswerSentence.from_json(s) for s in data["sentences"]],
+            mode=data["answer_mode"],
+        )

@@ -13,7 +13,7 @@ from rag.briefing.writer import Briefing, Perspective, Point
 from rag.settings import Settings, SettingsError
 from rag.types import Answer, Chunk, Citation, Document, Section
 from ui.briefing_tab import write_briefing
-from ui.conversation import Conversation, ConversationStore
+from ui.conversation import Conversation
 from ui.corpus_view import corpus_html
 from ui.render import (
     SourceRef,
@@ -168,15 +168,6 @@ def test_conversation_history_carries_the_standalone_query():
     ]
 
 
-def test_conversation_store_forgets_the_least_recently_used():
-    store = ConversationStore(capacity=2)
-    first, second = store.new(), store.new()
-    assert store.get(first.id) is first  # now the most recently used
-    third = store.new()
-    assert store.get(second.id) is None and store.get(first.id) is first and store.get(third.id) is third
-    assert len(store) == 2
-
-
 def test_non_local_bind_without_auth_is_refused(monkeypatch):
     monkeypatch.delenv("RAG_AUTH", raising=False)
     with pytest.raises(SettingsError, match="RAG_AUTH=user:password"):
@@ -184,7 +175,7 @@ def test_non_local_bind_without_auth_is_refused(monkeypatch):
     # serve refuses before loading the model or building the index
     with pytest.raises(SettingsError, match="refusing to serve on 0.0.0.0 without a password"):
         serve(Settings.load(), host="0.0.0.0", port=0, block=False)
-    check_bind("0.0.0.0", ("ana", "secret"))
+    check_bind("0.0.0.0", {"ana": "secret"})
     check_bind("127.0.0.1", None)
     check_bind("localhost", None)
 
@@ -196,7 +187,13 @@ def test_loopback_detection():
 
 def test_auth_comes_from_the_environment(monkeypatch):
     monkeypatch.setenv("RAG_AUTH", "ana:s3cret:with-colon")
-    assert auth_from_env() == ("ana", "s3cret:with-colon")
+    assert auth_from_env() == {"ana": "s3cret:with-colon"}
+    monkeypatch.setenv("RAG_AUTH", "ana:pw1, bob:pw2")
+    assert auth_from_env() == {"ana": "pw1", "bob": "pw2"}
+    for malformed in ("ana:pw1,bob", "ana:pw1,ana:pw2", "ana:pw1,,"):
+        monkeypatch.setenv("RAG_AUTH", malformed)
+        with pytest.raises(SettingsError, match="user:password"):
+            auth_from_env()
     monkeypatch.setenv("RAG_AUTH", "no-password")
     with pytest.raises(SettingsError, match="user:password"):
         auth_from_env()

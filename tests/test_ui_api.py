@@ -23,9 +23,10 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def seed_settings(seed_index):
-    """Settings for the seeds over the session's already built seed index."""
-    return Settings.load(corpus_dir=SEEDS, index_dir=seed_index.folder.parent)
+def seed_settings(seed_index, tmp_path_factory):
+    """Settings for the seeds over the session's already built seed index, conversations in a fresh folder."""
+    return Settings.load(corpus_dir=SEEDS, index_dir=seed_index.folder.parent,
+                         data_dir=tmp_path_factory.mktemp("data"))
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +82,29 @@ def test_basic_auth_from_the_environment(seed_settings, monkeypatch):
         for endpoint, data in (("add_documents", [[], False]), ("remove_document", ["anything"])):
             refused = httpx.post(f"{app.local_url}gradio_api/call/{endpoint}", json={"data": data}, timeout=10)
             assert refused.status_code == 401, (endpoint, refused.status_code)
+    finally:
+        app.close()
+
+
+def test_each_user_reaches_only_their_own_conversations(seed_settings, monkeypatch):
+    monkeypatch.setenv("RAG_AUTH", "ana:pw1,bob:pw2")
+    app = serve(seed_settings, port=0, backend="extractive", block=False)
+    try:
+        ana = Client(app.local_url, auth=("ana", "pw1"), verbose=False)
+        bob = Client(app.local_url, auth=("bob", "pw2"), verbose=False)
+        anas = ana.predict("What did the police say about lack of resources?", api_name="/ask")["conversation_id"]
+        with pytest.raises(AppError, match="Unknown conversation_id"):
+            bob.predict("And the health personnel?", anas, api_name="/ask")
+        follow_up = ana.predict("And the health personnel?", anas, api_name="/ask")
+        assert follow_up["conversation_id"] == anas and "health personnel" in follow_up["search_query"].lower()
+    finally:
+        app.close()
+    # The API's conversations are the saved ones: after a restart ana's conversation continues.
+    app = serve(seed_settings, port=0, backend="extractive", block=False)
+    try:
+        ana = Client(app.local_url, auth=("ana", "pw1"), verbose=False)
+        again = ana.predict("And the police?", anas, api_name="/ask")
+        assert again["conversation_id"] == anas and "police" in again["search_query"].lower()
     finally:
         app.close()
 

@@ -11,6 +11,7 @@ import ipaddress
 import logging
 import math
 import os
+import secrets
 import ssl
 import time
 from contextvars import ContextVar
@@ -108,11 +109,11 @@ def client_key(host: str) -> str:
 
 
 class PasswordLogin:
-    """Gradio's `auth` callable for one user: constant-time comparison, throttled per client,
-    failures logged with the user name and client (never the password)."""
+    """Gradio's `auth` callable for the users {name: password}: constant-time comparison,
+    throttled per client, failures logged with the user name and client (never the password)."""
 
-    def __init__(self, user: str, password: str, throttle: LoginThrottle | None = None):
-        self._user, self._password = user.encode(), password.encode()
+    def __init__(self, users: dict[str, str], throttle: LoginThrottle | None = None):
+        self._users = {user.encode(): password.encode() for user, password in users.items()}
         self.throttle = throttle or LoginThrottle()
 
     def __call__(self, user: str, password: str) -> bool:
@@ -138,9 +139,11 @@ class PasswordLogin:
                                 detail=f"Too many failed logins from your address; try again in {seconds} s.")
 
     def _matches(self, user: str, password: str) -> bool:
-        # Both always compared (no early exit on the user name), as bytes: compare_digest refuses non-ASCII str.
-        user_ok = hmac.compare_digest(user.encode(), self._user)
-        return hmac.compare_digest(password.encode(), self._password) and user_ok
+        # A password is compared even for an unknown user name (against a random one), as bytes:
+        # compare_digest refuses non-ASCII str.
+        expected = self._users.get(user.encode())
+        password_ok = hmac.compare_digest(password.encode(), expected or secrets.token_bytes(16))
+        return password_ok and expected is not None
 
 
 class _ClientAddress:
@@ -205,11 +208,11 @@ def warn_if_in_clear(local: bool, tls: TLS | None) -> None:
                           "the network in clear. Use --ssl-certfile/--ssl-keyfile, or a TLS reverse proxy.")
 
 
-def launch_options(auth: tuple[str, str] | None, tls: TLS | None) -> dict:
+def launch_options(auth: dict[str, str] | None, tls: TLS | None) -> dict:
     """The keyword arguments of Gradio's launch() for the login and TLS."""
     options: dict = {"auth": None}
     if auth is not None:
-        options.update(auth=PasswordLogin(*auth), auth_message=LOGIN_NOTICE,
+        options.update(auth=PasswordLogin(auth), auth_message=LOGIN_NOTICE,
                        app_kwargs={"middleware": [Middleware(_ClientAddress)]})
     if tls is not None:
         # ssl_verify=False only for Gradio's own startup request to itself on localhost, which

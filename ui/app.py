@@ -14,15 +14,18 @@ from pathlib import Path
 
 import gradio as gr
 
-from rag.answer import Answerer, SourcesFound, TextDelta
+from rag.answer import Answerer, Finished, SourcesFound, TextDelta
 from rag.answer.backends.registry import backend_names
 from rag.errors import BackendError
 from rag.settings import Settings
 from ui.assets import DOCUMENT_JS, SOURCES_JS
 from ui.briefing_tab import briefing_tab
-from ui.conversation import MAX_CONVERSATIONS, Conversation, ConversationStore
+from ui.conversation import Conversation
 from ui.corpus_tab import corpus_api, corpus_tab, document_choices, wire_corpus
 from ui.engine import AskOptions, Engine
+from ui.history import data_folder, open_history
+from ui.history_panel import ChatTargets, HistoryPanel, owner_of
+from ui.remembered import browser_secret, remember_settings
 from ui.render import (
     SourceRef,
     answer_html,
@@ -75,6 +78,7 @@ def build_app(settings: Settings, answerer: Answerer | None = None) -> gr.Blocks
     Serve it with `serve`, which also applies the app's theme and CSS.
     """
     engine = Engine(settings, answerer or Answerer.from_settings(settings))
+    history = _history_panel(settings, engine)
     export_dir = Path(tempfile.mkdtemp(prefix="rag-export-"))
     # analytics off: the app runs offline and must not phone home on start.
     # delete_cache: Gradio's copies of exported files older than a day go, checked hourly.
@@ -82,16 +86,18 @@ def build_app(settings: Settings, answerer: Answerer | None = None) -> gr.Blocks
         # Starts empty: the first question creates the session's conversation (and its id).
         # Closing the tab deletes the state, and with it the session's export file.
         conversation = gr.State(None, delete_callback=lambda state: _forget_export(state, export_dir))
+        history.build()
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"):
                 chat = _chat_tab(engine)
             with gr.Tab("Corpus", id="corpus") as tab:
                 corpus = corpus_tab(engine, tab)
             briefing_tab(engine, ANSWER_QUEUE, _answer_workers(settings))
-        _wire_chat(engine, chat, conversation, export_dir)
+        answered = _wire_chat(engine, chat, conversation, export_dir, history)
         _wire_sources(chat, conversation)
         wire_corpus(engine, corpus, chat.doc_filter)
-        _wire_api(engine, ConversationStore())
+        _wire_history(app, engine, history, chat, conversation, export_dir, answered)
+        _wire_api(engine, history)
         corpus_api(engine)
     return app
 
@@ -144,8 +150,10 @@ def _settings_panel(engine: Engine) -> tuple[gr.Dropdown, gr.Slider, gr.Dropdown
 # --- events --------------------------------------------------------------------------------
 
 
-def _wire_chat(engine: Engine, panels: _ChatPanels, conversation: gr.State, export_dir: Path) -> None:
-    def respond(question, messages, state, backend, k, doc_ids, language, mode):
+def _wire_chat(engine: Engine, panels: _ChatPanels, conversation: gr.State, export_dir: Path,
+               history: HistoryPanel) -> gr.events.Dependency:
+    """Wire the chat; returns its answer event (the conversation list refreshes after it)."""
+    def respond(question, messages, state, backend, k, doc_ids, language, mode, request: gr.Request):
         options = AskOptions(backend, int(k), tuple(doc_ids or ()), None if language == "auto" else language, mode)
         question = _checked(engine, question, options)
         state = state or Conversation()
@@ -155,6 +163,8 @@ def _wire_chat(engine: Engine, panels: _ChatPanels, conversation: gr.State, expo
         text = ""
         for event in engine.stream(state, question, options):
             text += event.text if isinstance(event, TextDelta) else ""
+            if isinstance(event, Finished):
+                history.record(owner_of(request), state)
             yield _chat_update(event, text, messages, state, export_dir)
 
     def reset():
@@ -163,12 +173,14 @@ def _wire_chat(engine: Engine, panels: _ChatPanels, conversation: gr.State, expo
     inputs = [panels.question, panels.chatbot, conversation, panels.backend, panels.k, panels.doc_filter,
               panels.language, panels.mode]
     outputs = [panels.question, panels.chatbot, conversation, panels.sources, panels.export]
-    gr.on([panels.question.submit, panels.send.click], respond, inputs=inputs, outputs=outputs,
-          api_visibility="private", concurrency_id=ANSWER_QUEUE, concurrency_limit=_answer_workers(engine.settings))
+    answered = gr.on([panels.question.submit, panels.send.click], respond, inputs=inputs, outputs=outputs,
+                     api_visibility="private", concurrency_id=ANSWER_QUEUE,
+                     concurrency_limit=_answer_workers(engine.settings))
     # The Chatbot's own clear button must forget the conversation too, or follow-ups would
     # lean on turns the user no longer sees.
     gr.on([panels.new.click, panels.chatbot.clear], reset, api_visibility="private",
           outputs=[panels.question, panels.chatbot, conversation, panels.sources, panels.document, panels.export])
+    return answered
 
 
 def _chat_update(event, text: str, messages: list[dict], state: Conversation, export_dir: Path) -> tuple:
@@ -231,18 +243,37 @@ def _wire_sources(panels: _ChatPanels, conversation: gr.State) -> None:
                                api_visibility="private")
 
 
-def _wire_api(engine: Engine, store: ConversationStore) -> None:
-    def ask(question: str, conversation_id: str = "") -> dict:
+def _wire_api(engine: Engine, history: HistoryPanel) -> None:
+    def ask(question: str, conversation_id: str = "", request: gr.Request = None) -> dict:
         """Answer a question over the documents, as a follow-up when `conversation_id` names an earlier
         conversation; returns the `rag ask --json` object plus "conversation_id"."""
-        conversation = store.get(conversation_id) if conversation_id else store.new()
+        owner = owner_of(request)
+        conversation = history.load(owner, conversation_id) if conversation_id else Conversation()
         if conversation is None:
-            raise gr.Error(f"Unknown conversation_id {conversation_id!r}: it never existed or was forgotten "
-                           f"(only the {MAX_CONVERSATIONS} most recent are kept). Leave it empty to start anew.")
+            raise gr.Error(f"Unknown conversation_id {conversation_id!r}: none of your saved conversations has "
+                           "it (it may have been deleted). Leave it empty to start anew.")
         try:
             answer = engine.ask(conversation, question)
         except ValueError as error:
             raise gr.Error(str(error))
+        history.record(owner, conversation)
         return {**answer.to_json(), "conversation_id": conversation.id}
 
     gr.api(ask, api_name="ask", concurrency_id=ANSWER_QUEUE, concurrency_limit=_answer_workers(engine.settings))
+
+
+# --- saved conversations and remembered settings (ui.history_panel, ui.remembered) ------------
+
+
+def _history_panel(settings: Settings, engine: Engine) -> HistoryPanel:
+    store, notice = open_history(settings)
+    return HistoryPanel(store, notice, resolve=lambda doc_id: engine.index.documents.get(doc_id))
+
+
+def _wire_history(app: gr.Blocks, engine: Engine, history: HistoryPanel, chat: _ChatPanels, conversation: gr.State,
+                  export_dir: Path, answered: gr.events.Dependency) -> None:
+    targets = ChatTargets(chat.chatbot, conversation, chat.sources, chat.document, chat.export, chat.new)
+    history.wire(app, targets, lambda state: _export(state, export_dir), answered)
+    secret = browser_secret(None if history.notice else data_folder(engine.settings))
+    remember_settings(app, secret, [chat.backend, chat.k, chat.doc_filter, chat.language, chat.mode],
+                      lambda: {document.id for document in engine.documents()})

@@ -1,14 +1,10 @@
-"""Conversations: the answered turns of one chat, and a bounded store of them for the API."""
+"""Conversations: the answered turns of one chat (saved by `ui.history`)."""
 from __future__ import annotations
 
-import threading
 import uuid
-from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from rag.types import Answer, Document
-
-MAX_CONVERSATIONS = 1000
 
 
 @dataclass
@@ -48,32 +44,3 @@ class Conversation:
     def answers(self) -> list[Answer]:
         """The answers, in order."""
         return [turn.answer for turn in self.turns]
-
-
-class ConversationStore:
-    """Conversations by id, least recently used dropped beyond `capacity` (the API's memory)."""
-
-    def __init__(self, capacity: int = MAX_CONVERSATIONS):
-        self.capacity = capacity
-        self._conversations: OrderedDict[str, Conversation] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, conversation_id: str) -> Conversation | None:
-        """The conversation with this id (now most recently used), or None."""
-        with self._lock:
-            conversation = self._conversations.get(conversation_id)
-            if conversation is not None:
-                self._conversations.move_to_end(conversation_id)
-            return conversation
-
-    def new(self) -> Conversation:
-        """A fresh conversation, stored."""
-        conversation = Conversation()
-        with self._lock:
-            self._conversations[conversation.id] = conversation
-            while len(self._conversations) > self.capacity:
-                self._conversations.popitem(last=False)
-        return conversation
-
-    def __len__(self) -> int:
-        return len(self._conversations)

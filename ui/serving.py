@@ -30,7 +30,7 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None, 
     """Build the index if needed, print the URL and serve the app.
 
     `host` defaults to RAG_HOST or 127.0.0.1; `port` to RAG_PORT or the first free port
-    from 7860 (0: any free port). RAG_AUTH ("user:password") turns on the login (`ui.access`), required
+    from 7860 (0: any free port). RAG_AUTH ("user:password", or "ana:pw1,bob:pw2" for several users) turns on the login (`ui.access`), required
     when binding to anything but a loopback address; HTTPS comes from `ssl_certfile`/`ssl_keyfile` or
     RAG_SSL_CERTFILE/RAG_SSL_KEYFILE. With `block=False` the server runs in a
     background thread and the app is returned (`app.local_url`, `app.close()`).
@@ -57,18 +57,23 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None, 
     return app
 
 
-def auth_from_env() -> tuple[str, str] | None:
-    """(user, password) from RAG_AUTH="user:password", None when unset; SettingsError when malformed."""
+def auth_from_env() -> dict[str, str] | None:
+    """{user: password} from RAG_AUTH="user:password" or "ana:pw1,bob:pw2" (a password may hold
+    colons but no commas), None when unset; SettingsError when malformed."""
     raw = os.environ.get(AUTH_ENV, "")
     if not raw:
         return None
-    user, colon, password = raw.partition(":")
-    if not colon or not user or not password:
-        raise SettingsError(f"{AUTH_ENV} must look like 'user:password' (both non-empty)")
-    return user, password
+    users: dict[str, str] = {}
+    for entry in raw.split(","):
+        user, colon, password = entry.strip().partition(":")
+        if not colon or not user or not password or user in users:
+            raise SettingsError(f"{AUTH_ENV} must look like 'user:password' or 'ana:pw1,bob:pw2' (names and "
+                                "passwords non-empty, each name once, no commas in passwords)")
+        users[user] = password
+    return users
 
 
-def check_bind(host: str, auth: tuple[str, str] | None) -> None:
+def check_bind(host: str, auth: dict[str, str] | None) -> None:
     """Refuse to serve beyond this machine without a password (SettingsError says how to fix it)."""
     if auth is None and not is_loopback(host):
         raise SettingsError(
