@@ -35,7 +35,8 @@ pytestmark = pytest.mark.slow
 
 CONVERSATIONS = 20
 QUESTIONS_EACH = 6
-MAX_P95_RATIO = {"openai": 8, "extractive": 1.5 * CONVERSATIONS}
+# One answer at a time gives about 20x with either backend (measured 23.6 for the hosted one).
+MAX_P95_RATIO = {"openai": 12, "extractive": 1.5 * CONVERSATIONS}
 # The hosted model streams a word every 0.1 s.
 WORD_SECONDS = 0.1
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
