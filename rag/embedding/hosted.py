@@ -23,11 +23,11 @@ from email.utils import parsedate_to_datetime
 import httpx
 import numpy as np
 
+from rag.embedding.embedder import E5_PROMPTS
 from rag.errors import EmbeddingError, SettingsError
 from rag.errors.redact import redact
 from rag.settings import BUNDLED_MODEL, Settings
 
-E5_PROMPTS = {"query": "query: ", "passage": "passage: "}
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 CONNECT_TIMEOUT = 10.0
 BACKOFF_BASE = 0.5
