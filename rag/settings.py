@@ -39,8 +39,20 @@ class Settings:
     chunk_overlap_tokens: int = 50
     # Also embed two-sentence windows of each chunk (sharper dense matches, ~2x index time).
     sentence_windows: bool = True
+    # "local" (sentence-transformers in this process) or "openai": any OpenAI-compatible
+    # /v1/embeddings server (Text Embeddings Inference, vLLM, Ollama, OpenAI); see rag.embedding.hosted.
+    embedding_backend: str = "local"
+    # local: a sentence-transformers name or folder; openai: the model name the server knows.
     embedding_model: str = BUNDLED_MODEL
+    # Texts per encoder batch, or per request to an embeddings server.
     embedding_batch_size: int = 16
+    embedding_base_url: str = "https://api.openai.com/v1"
+    # The key is only ever read from this environment variable. Not OPENAI_API_KEY by default:
+    # an embeddings server on another host must not receive the chat backend's key unasked.
+    embedding_api_key_env: str = "RAG_EMBEDDING_API_KEY"
+    # Seconds one request to the embeddings server may take, retries included.
+    embedding_timeout: float = 60.0
+    embedding_max_retries: int = 3
     # "flat" (exact), "ivf" or "hnsw" (approximate), or "auto" (ivf from approximate_threshold vectors).
     vector_index: str = "auto"
     # bench/scale.md: exact search costs ~5 ms p95 per 100k vectors (10 ms at 200k, against

@@ -14,7 +14,7 @@ import gradio as gr
 
 from rag.answer import Answerer
 from rag.answer.backends.registry import backend_names
-from rag.embedding import Embedder
+from rag.embedding import make_embedder
 from rag.errors import SettingsError
 from rag.settings import Settings
 from ui.access import launch_options, tls_files, warn_if_in_clear
@@ -44,7 +44,7 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None, 
     settings = replace(settings, backend=backend) if backend else settings
     if settings.backend not in backend_names():
         raise SettingsError(f"unknown backend {settings.backend!r}; registered: {', '.join(backend_names())}")
-    embedder = Embedder(settings)
+    embedder = make_embedder(settings)
     app = build_app(settings, Answerer.from_settings(settings, embedder=embedder))
     # share, MCP and monitoring off explicitly: GRADIO_* environment variables could otherwise
     # open a public tunnel or extra endpoints behind the loopback/auth check above.

@@ -24,7 +24,7 @@ from rag.answer.extractive import ExtractiveBackend
 from rag.answer.followup import rewrite_follow_up, rewrite_with_llm
 from rag.answer.prompt import NO_ANSWER, NO_ANSWER_PATTERN, build_prompt
 from rag.answer.support import SupportChecker, SupportConfig
-from rag.embedding.embedder import Embedder
+from rag.embedding import AnyEmbedder, make_embedder
 from rag.errors import SettingsError
 from rag.index import Index, ensure_index
 from rag.language import detect_language
@@ -57,9 +57,9 @@ class Answerer:
 
     @classmethod
     def from_settings(cls, settings: Settings, backend: Backend | str | None = None,
-                      embedder: Embedder | None = None) -> "Answerer":
+                      embedder: AnyEmbedder | None = None) -> "Answerer":
         """An answerer over the index of `settings`, built first when it is missing or stale."""
-        embedder = embedder or Embedder(settings)
+        embedder = embedder or make_embedder(settings)
         return cls(settings, Retriever(ensure_index(settings, embedder), embedder), backend)
 
     @property
@@ -68,7 +68,7 @@ class Answerer:
         return self.retriever.index
 
     @property
-    def embedder(self) -> Embedder:
+    def embedder(self) -> AnyEmbedder:
         """The embedding model shared by retrieval and citation resolution."""
         return self.retriever.embedder
 

@@ -56,14 +56,14 @@ def _anchor_prefix(prefix: tuple[str, ...], index) -> tuple[str, ...]:
 
 
 def _run_search(args: argparse.Namespace) -> int:
-    from rag.embedding import Embedder
+    from rag.embedding import make_embedder
     from rag.index import ensure_index
     from rag.retrieval import Retriever
 
     if bool(args.query) == bool(args.batch):
         raise UsageError("give either a QUERY or --batch FILE.jsonl")
     settings = settings_from(args)
-    embedder = Embedder(settings)
+    embedder = make_embedder(settings)
     index = ensure_index(settings, embedder)
     retriever = Retriever(index, embedder, replace(RetrievalConfig(), method=args.method))
     filters = _filters(args, index)

@@ -19,6 +19,7 @@ from typing import Callable
 import numpy as np
 
 from rag.embedding.embedder import Embedder
+from rag.embedding.hosted import HostedEmbedder
 
 FOLDER = ".embedding-checkpoint"
 # Texts per shard: about 7 minutes of chunks on 2 cores, so an interruption loses little.
@@ -35,7 +36,7 @@ class EmbeddingCheckpoint:
         self.folder = Path(index_dir) / FOLDER / model_key
         self.before_step = before_step
 
-    def encode(self, embedder: Embedder, keys: list[str], texts: list[str], progress: Callable[[str], None]) -> np.ndarray:
+    def encode(self, embedder: Embedder | HostedEmbedder, keys: list[str], texts: list[str], progress: Callable[[str], None]) -> np.ndarray:
         """Vectors for `texts` (passages), reusing shards saved under their `keys` by an earlier run."""
         done = self._load()
         missing = [n for n, key in enumerate(keys) if key not in done]

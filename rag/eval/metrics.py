@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from rag.embedding import Embedder
+from rag.embedding import AnyEmbedder, make_embedder
 from rag.errors import SettingsError
 from rag.eval.suites import Query, Suite, is_relevant, load_suite
 from rag.index import Index, ensure_index
@@ -30,7 +30,7 @@ VARIANTS = {
 }
 
 
-def suite_index(suite: Suite, settings: Settings, embedder: Embedder, progress=print) -> Index:
+def suite_index(suite: Suite, settings: Settings, embedder: AnyEmbedder, progress=print) -> Index:
     """The suite's own index, built or updated in the cache folder."""
     index_dir = settings.cache_dir / "eval" / suite.name
     return ensure_index(replace(settings, index_dir=index_dir), embedder, progress, documents=suite.documents)
@@ -81,7 +81,7 @@ def _mean(metrics: list[dict]) -> dict:
 def run_suite(name: str, settings: Settings, methods=("hybrid",), progress=print) -> dict:
     """Evaluate one suite with each retrieval method; returns {"suite", "chunks", method: report}."""
     suite = load_suite(name)
-    embedder = Embedder(settings)
+    embedder = make_embedder(settings)
     index = suite_index(suite, settings, embedder, progress)
     report = {"suite": name, "documents": len(suite.documents), "chunks": len(index.chunks)}
     for method in methods:

@@ -3,6 +3,8 @@
 `update` re-embeds only documents whose content hash changed and drops removed ones;
 when the manifest's model or chunking settings differ from the current settings, the
 index is stale and is rebuilt. Files are written per `rag.index.files` (atomic swap).
+`ensure_index`, the way in for queries, rebuilds too, except for another embedding model:
+that it refuses (see there).
 """
 from __future__ import annotations
 
@@ -14,8 +16,8 @@ from typing import Callable
 
 import numpy as np
 
+from rag.embedding import AnyEmbedder, make_embedder
 from rag.embedding.checkpoint import EmbeddingCheckpoint, clear_checkpoints
-from rag.embedding.embedder import Embedder
 from rag.errors import IndexCorrupt, IndexMissing
 from rag.index.chunking import ChunkingConfig, chunk_document
 from rag.index.files import (
@@ -29,7 +31,15 @@ from rag.index.files import (
     writer_lock,
 )
 from rag.index.lexical import LexicalIndex
-from rag.index.loaded import FORMAT_VERSION, Index, chunking_manifest, load_index, stale_reasons, vector_id
+from rag.index.loaded import (
+    FORMAT_VERSION,
+    Index,
+    check_embedding,
+    chunking_manifest,
+    load_index,
+    stale_reasons,
+    vector_id,
+)
 from rag.index.perspectives import PERSPECTIVES_VERSION, PerspectiveTable
 from rag.index.phases import reached
 from rag.index.store import VectorStore, resolve_kind, store_for_settings
@@ -68,12 +78,12 @@ class UpdateReport:
         return bool(self.rebuilt or self.added or self.changed or self.removed or self.perspectives_refreshed)
 
 
-def build_index(settings: Settings, embedder: Embedder | None = None, progress: Progress = _stderr) -> UpdateReport:
+def build_index(settings: Settings, embedder: AnyEmbedder | None = None, progress: Progress = _stderr) -> UpdateReport:
     """Build the index from scratch from the corpus folder."""
     return update_index(settings, embedder, progress, force_rebuild=True)
 
 
-def update_index(settings: Settings, embedder: Embedder | None = None, progress: Progress = _stderr,
+def update_index(settings: Settings, embedder: AnyEmbedder | None = None, progress: Progress = _stderr,
                  force_rebuild: bool = False, documents: list[Document] | None = None,
                  prune: bool = False) -> UpdateReport:
     """Bring the index in line with the corpus (or the given documents), embedding only what changed.
@@ -95,7 +105,7 @@ def update_index(settings: Settings, embedder: Embedder | None = None, progress:
             report.total_chunks = len(previous.chunks)
             report.seconds = time.perf_counter() - started
             return report
-        embedder = embedder or Embedder(settings)
+        embedder = embedder or make_embedder(settings)
         embedded = _chunks_and_vectors(settings, embedder, previous, documents, plan, report, progress)
         _write(settings, embedder, documents, embedded, previous, progress)
     report.total_chunks = len(embedded.chunks)
@@ -258,7 +268,8 @@ def _manifest(settings, embedder, documents, chunks, store, previous, perspectiv
         "created": previous.manifest["created"] if previous else now,
         "updated": now,
         "corpus_dir": str(settings.corpus_dir),
-        "embedding": {"model": settings.embedding_model, "model_id": embedder.model_id,
+        "embedding": {"backend": settings.embedding_backend, "model": settings.embedding_model,
+                      "model_id": embedder.model_id,
                       "dim": embedder.dim, "max_seq_length": embedder.max_seq_length},
         "chunking": chunking_manifest(settings),
         "perspectives": {"version": PERSPECTIVES_VERSION, "labels": [p.label for p in perspectives.perspectives]},
@@ -268,14 +279,18 @@ def _manifest(settings, embedder, documents, chunks, store, previous, perspectiv
     }
 
 
-def ensure_index(settings: Settings, embedder: Embedder | None = None, progress: Progress = _stderr,
+def ensure_index(settings: Settings, embedder: AnyEmbedder | None = None, progress: Progress = _stderr,
                  documents: list[Document] | None = None) -> Index:
     """The current index, built first when there is none (or it is broken or stale).
 
-    With `documents`, the index is also brought up to date with them (used by evaluation suites)."""
+    With `documents`, the index is also brought up to date with them (used by evaluation suites).
+    Without, an index of another embedding model than the settings' is refused (EmbeddingMismatch,
+    naming `rag index build`): re-embedding a whole corpus may be slow or billed by a hosted server,
+    and a model that differs only where the index is queried is more often a mistake than a wish."""
     if documents is None:
         try:
             index = load_index(settings.index_dir)
+            check_embedding(index.manifest, settings.embedding_model)
             if not stale_reasons(index.manifest, settings):
                 return index
         except (IndexMissing, IndexCorrupt):

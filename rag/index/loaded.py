@@ -1,7 +1,8 @@
 """A loaded index version: documents, chunks in vector order, vector store, BM25, sentence windows.
 
 `load_index` reads the published version (see `rag.index.files` for the layout) and
-checks it against itself; `stale_reasons` says why it does not fit the current settings.
+checks it against itself; `stale_reasons` says why it does not fit the current settings, and
+`check_embedding` refuses to query it with another embedding model than the one it was built with.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.errors import IndexCorrupt
+from rag.errors import EmbeddingMismatch, IndexCorrupt
 from rag.index.files import MANIFEST, current_version, read_chunks, read_documents
 from rag.index.lexical import LexicalIndex
 from rag.index.perspectives import PerspectiveTable
@@ -23,6 +24,8 @@ from rag.types import Chunk, Document
 # 2: sections record whether their heading names a speaker group (`Section.is_group`), and the
 # corpus's perspectives are embedded with the index (perspectives.json, perspectives.npy).
 FORMAT_VERSION = 2
+# What to do about an index of another embedding model.
+REBUILD = "rebuild it with `rag index build`"
 
 
 def vector_id(chunk_id: str) -> int:
@@ -85,6 +88,28 @@ def stale_reasons(manifest: dict, settings: Settings) -> list[str]:
     if manifest["chunking"] != wanted:
         reasons.append(f"chunking {manifest['chunking']} != {wanted}")
     return reasons
+
+
+def check_embedding(manifest: dict, model: str) -> None:
+    """EmbeddingMismatch unless the index was built with embedding model `model`.
+
+    Query vectors of another model live in another space (even at the same dimension):
+    searching with them returns confident nonsense, so it is refused rather than guessed at."""
+    built = manifest["embedding"]
+    if built["model"] != model:
+        raise EmbeddingMismatch(f"{_built_with(built)}; the settings ask for {model}: {REBUILD}, "
+                                f"or set embedding_model back to {built['model']}")
+
+
+def check_query_dim(manifest: dict, dim: int, source: str) -> None:
+    """EmbeddingMismatch unless query vectors of `dim` numbers (from `source`) fit the index."""
+    built = manifest["embedding"]
+    if built["dim"] != dim:
+        raise EmbeddingMismatch(f"{_built_with(built)}; {source} returns {dim}-dimensional vectors: {REBUILD}")
+
+
+def _built_with(built: dict) -> str:
+    return f"index built with {built['model']} (dim {built['dim']})"
 
 
 def chunking_manifest(settings: Settings) -> dict:

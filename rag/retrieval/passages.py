@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.embedding.embedder import Embedder
+from rag.embedding import AnyEmbedder
 from rag.index.chunking import sentence_spans
 from rag.index.loaded import Index
 from rag.types import Source
@@ -32,7 +32,7 @@ class Passage:
         return chunk.text[self.start - chunk.start:self.end - chunk.start]
 
 
-def scored_passages(index: Index, embedder: Embedder, question: str, sources: list[Source]) -> list[Passage]:
+def scored_passages(index: Index, embedder: AnyEmbedder, question: str, sources: list[Source]) -> list[Passage]:
     """Every candidate passage of `sources`, scored against `question`."""
     query = embedder.encode_queries([question])[0]
     if len(index.windows.rows):
@@ -48,7 +48,7 @@ def _window_passages(index: Index, source: Source, query: np.ndarray) -> list[Pa
     return [Passage(source, int(s), int(e), float(score)) for (s, e), score in zip(index.windows.spans[span], scores)]
 
 
-def _sentence_passages(embedder: Embedder, sources: list[Source], query: np.ndarray) -> list[Passage]:
+def _sentence_passages(embedder: AnyEmbedder, sources: list[Source], query: np.ndarray) -> list[Passage]:
     spans = [(source, s, e) for source in sources for s, e in sentence_spans(source.chunk.text, source.chunk.start)]
     passages = [Passage(source, s, e, 0.0) for source, s, e in spans]
     if not passages:

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from rag.embedding.embedder import Embedder
-from rag.index.loaded import Index
+from rag.embedding import AnyEmbedder
+from rag.index.loaded import Index, check_embedding, check_query_dim
 from rag.retrieval.passages import Passage, scored_passages
 from rag.retrieval.perspective import Mention, PerspectiveConfig, named_perspective, promote
 from rag.types import Chunk, Filters, Hit, Source
@@ -55,11 +55,12 @@ class RetrievalConfig:
 class Retriever:
     """Searches one loaded index."""
 
-    def __init__(self, index: Index, embedder: Embedder, config: RetrievalConfig = RetrievalConfig()):
+    def __init__(self, index: Index, embedder: AnyEmbedder, config: RetrievalConfig = RetrievalConfig()):
         if config.method not in METHODS:
             raise ValueError(f"unknown retrieval method {config.method!r}; use one of {', '.join(METHODS)}")
         if config.fusion not in ("rrf", "weighted"):
             raise ValueError(f"unknown fusion {config.fusion!r}; use rrf or weighted")
+        check_embedding(index.manifest, embedder.model_name)
         self.index = index
         self.embedder = embedder
         self.config = config
@@ -69,7 +70,7 @@ class Retriever:
         timings: dict[str, float] = {}
         vector = None
         if self.config.method != "lexical":
-            vector = _timed(timings, "embed", lambda: self.embedder.encode_queries([query])[0])
+            vector = _timed(timings, "embed", lambda: self._query_vector(query))
         hits = self._ranked(query, vector, k, filters, timings)
         named = _timed(timings, "perspective", lambda: self._named_perspective(query, filters))
         if named is not None:
@@ -78,6 +79,14 @@ class Retriever:
             hits = _without_duplicates(promote(hits, group_hits, group, self.config.perspective.promote_margin), k)
         timings["total"] = sum(timings.values())
         return SearchResult(query, hits, timings, named)
+
+    def _query_vector(self, query: str) -> np.ndarray:
+        """The query's vector, refused when it has another dimension than the index's
+        (a server that serves another model under the same name)."""
+        vector = self.embedder.encode_queries([query])[0]
+        source = getattr(self.embedder, "url", None) or f"the local model {self.embedder.model_name}"
+        check_query_dim(self.index.manifest, len(vector), source)
+        return vector
 
     def _ranked(self, query: str, vector: np.ndarray | None, k: int, filters: Filters, timings: dict) -> list[Hit]:
         allowed = self._allowed_rows(filters)

@@ -28,7 +28,7 @@ from typing import Iterable, Iterator
 import httpx
 
 from rag.answer.backends.base import BackendContext, BackendError, Prompt
-from rag.answer.backends.redact import redact
+from rag.errors.redact import redact
 
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 # Connecting never needs long; a short cap leaves budget to retry an unreachable host.

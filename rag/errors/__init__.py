@@ -1,7 +1,8 @@
 """Every error a user may see, in one place, and the one way commands print diagnostics.
 
 Each message names the file, setting or server at fault and says what to do next.
-This module imports nothing from `rag`: every layer may raise these.
+This package imports nothing else from `rag`: every layer may raise these. `redact` (in
+rag.errors.redact) masks credentials out of server text before it becomes part of a message.
 """
 from __future__ import annotations
 
@@ -34,6 +35,14 @@ class StoreError(RagError, RuntimeError):
 
 class ModelFileError(RagError, ValueError):
     """The bundled embedding model's file cannot be read (truncated, corrupt, unknown format)."""
+
+
+class EmbeddingError(RagError):
+    """A hosted embeddings server could not embed (unreachable, timed out, refused, malformed reply)."""
+
+
+class EmbeddingMismatch(RagError):
+    """The index was built with another embedding model (or dimension) than the one asked for."""
 
 
 class BackendError(RagError):
