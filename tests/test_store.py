@@ -140,6 +140,13 @@ def test_milvus_bad_uri_names_the_setting():
         connect("index/vectors.txt", 1.0)
 
 
+def test_milvus_without_its_client_names_the_install_step(monkeypatch, tmp_path):
+    # `make run` installs no Milvus client: the `milvus` extra brings it.
+    monkeypatch.setitem(sys.modules, "pymilvus", None)
+    with pytest.raises(StoreError, match=r"vector_store=milvus needs pymilvus.*'\.\[milvus\]'"):
+        connect(str(tmp_path / "milvus.db"), 1.0)
+
+
 def test_milvus_unreachable_server_says_what_to_do():
     with pytest.raises(StoreError, match=r"cannot reach Milvus at http://127.0.0.1:9 .*RAG_MILVUS_URI"):
         connect("http://127.0.0.1:9", 1.0)

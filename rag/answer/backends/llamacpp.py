@@ -1,9 +1,10 @@
 """A local LLM through llama-cpp-python, on a GGUF file (see `scripts/fetch_gguf.py`).
 
-llama-cpp-python is optional (it compiles llama.cpp from source) and imported only when
-an answer is first asked for. A loaded model is kept for the life of the process, shared
-by every backend instance with the same file and context settings, and used by one
-answer at a time (a llama.cpp context is not thread-safe).
+llama-cpp-python is optional (it compiles llama.cpp from source; `make run` leaves it out):
+choosing the backend without it fails at once with the step to run, and the package is
+imported only when an answer is first asked for. A loaded model is kept for the life of
+the process, shared by every backend instance with the same file and context settings,
+and used by one answer at a time (a llama.cpp context is not thread-safe).
 
 The deadline is checked after every generated token. The prompt itself is evaluated in
 one uninterruptible call, which takes up to a minute for a full 4096-token window on
@@ -12,6 +13,8 @@ two cores: keep `llm_timeout` above that.
 from __future__ import annotations
 
 import atexit
+import importlib.util
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -19,15 +22,19 @@ from pathlib import Path
 from typing import Iterator
 
 from rag.answer.backends.base import BackendContext, BackendError, Prompt
+from rag.errors import SettingsError
 
 # The file `scripts/fetch_gguf.py` writes by default: Qwen2.5-Coder-1.5B-Instruct Q4_K_M.
 DEFAULT_GGUF_NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 # Characters of a malformed chunk quoted in the error.
 ERROR_DETAIL_CHARS = 300
 INSTALL_HINT = (
-    "llama-cpp-python is not installed; install it with `pip install -e '.[llm]'` "
-    "(it compiles llama.cpp from source: about 7 minutes, needs gcc and cmake)"
+    "llama-cpp-python is not installed: run `make models` (it compiles llama.cpp from source, about "
+    "7 minutes on 2 cores with gcc and cmake, and fetches the default model), or install the package alone "
+    "with `pip install -c requirements.lock -c requirements-llm.lock -e '.[llm]'`"
 )
+FETCH_HINT = ("run `make models` (or `python scripts/fetch_gguf.py`) to fetch the default model, "
+              "or set llamacpp_model_path (RAG_LLAMACPP_MODEL_PATH) to a .gguf file")
 
 
 @dataclass
@@ -71,7 +78,7 @@ class LlamaCppBackend:
     def __init__(self, settings):
         self.model_path = model_path(settings)
         self.context_window = settings.llamacpp_context_window
-        self.threads = settings.llamacpp_threads
+        self.threads = thread_count(settings.llamacpp_threads)
 
     def stream(self, prompt: Prompt, max_tokens: int, timeout: float) -> Iterator[str]:
         """Yield the answer's text deltas (greedy decoding); BackendError on failure or timeout."""
@@ -131,8 +138,32 @@ def _chunk_problem(chunk) -> str:
 
 
 def create(context: BackendContext) -> LlamaCppBackend:
-    """The `llamacpp` entry point; the model is loaded at the first answer, not here."""
+    """The `llamacpp` entry point; the model is loaded at the first answer, not here.
+
+    BackendError (with the step to run) when llama-cpp-python is not installed."""
+    if not llama_cpp_installed():
+        raise BackendError(INSTALL_HINT)
     return LlamaCppBackend(context.settings)
+
+
+def llama_cpp_installed() -> bool:
+    """Whether `import llama_cpp` can find the package; it is not imported, as that loads the library."""
+    try:
+        return importlib.util.find_spec("llama_cpp") is not None
+    except (ImportError, ValueError):  # ValueError: a module in sys.modules without a spec
+        return False
+
+
+def thread_count(configured: int) -> int:
+    """The `llamacpp_threads` setting, or for 0 the CPUs this process may run on (its affinity mask,
+    which container CPU sets and `taskset` narrow, unlike os.cpu_count())."""
+    if configured < 0:
+        raise SettingsError(f"setting llamacpp_threads={configured} must be 0 (one per usable CPU) or more")
+    if configured:
+        return configured
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def load_model(path: Path, context_window: int, threads: int) -> _LoadedModel:
@@ -146,10 +177,7 @@ def load_model(path: Path, context_window: int, threads: int) -> _LoadedModel:
 
 def _new_llama(path: Path, context_window: int, threads: int):
     if not path.is_file():
-        raise BackendError(
-            f"no GGUF model file at {path}: run `python scripts/fetch_gguf.py` to fetch the default "
-            "model, or set llamacpp_model_path (RAG_LLAMACPP_MODEL_PATH) to a .gguf file"
-        )
+        raise BackendError(f"no GGUF model file at {path}: {FETCH_HINT}")
     try:
         import llama_cpp
     except ImportError as error:

@@ -58,10 +58,21 @@ class MilvusConfig:
                    settings.milvus_search_params, settings.milvus_timeout)
 
 
+def _pymilvus():
+    """The pymilvus module; StoreError with the install step when it is missing (`make run` leaves it out)."""
+    try:
+        import pymilvus
+    except ImportError as error:
+        raise StoreError(
+            "vector_store=milvus needs pymilvus, which is not installed: run `make test` (installs everything), "
+            "or install the Milvus client alone with `pip install -c requirements.lock -e '.[milvus]'`"
+        ) from error
+    return pymilvus
+
+
 def connect(uri: str, timeout: float) -> "MilvusClient":
     """A client for a Milvus Lite file or a server URI, with errors that say what to fix."""
-    from pymilvus import MilvusClient
-
+    pymilvus = _pymilvus()
     if re.match(r"^(https?|tcp)://", uri):
         target = uri
     elif uri.endswith(".db") and "://" not in uri:
@@ -71,7 +82,7 @@ def connect(uri: str, timeout: float) -> "MilvusClient":
         raise StoreError(f"setting milvus_uri={uri!r} is not usable: give a file path ending in .db "
                                "(Milvus Lite) or http://host:19530 (a Milvus server or cluster)")
     try:
-        return MilvusClient(uri=target, timeout=timeout)
+        return pymilvus.MilvusClient(uri=target, timeout=timeout)
     except Exception as error:  # pymilvus raises several types for one cause: nobody answered
         raise StoreError(f"cannot reach Milvus at {uri} within {timeout:g} s ({error}); start the server "
                                "or fix milvus_uri (RAG_MILVUS_URI)") from error
@@ -136,7 +147,7 @@ class MilvusStore:
         return self.config.index_type.upper() or KINDS[self.kind]
 
     def _schema(self):
-        from pymilvus import DataType, MilvusClient
+        from pymilvus import DataType, MilvusClient  # connect() has checked it is installed
 
         schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
         schema.add_field("id", DataType.INT64, is_primary=True)
