@@ -16,25 +16,24 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import time
-from email.utils import parsedate_to_datetime
 
 import httpx
 import numpy as np
 
 from rag.embedding.embedder import E5_PROMPTS
 from rag.errors import EmbeddingError, SettingsError
+from rag.errors.http_retry import (
+    CONNECT_TIMEOUT,
+    ERROR_DETAIL_CHARS,
+    RETRYABLE_STATUS,
+    retry_after,
+    retry_delay,
+    server_message,
+)
 from rag.errors.redact import redact
 from rag.settings import BUNDLED_MODEL, Settings
 
-RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
-CONNECT_TIMEOUT = 10.0
-BACKOFF_BASE = 0.5
-BACKOFF_CAP = 8.0
-# A Retry-After longer than this means "come back later", not "retry this request".
-MAX_RETRY_AFTER = 20.0
-ERROR_DETAIL_CHARS = 300
 # Most models put two special tokens around the text ([CLS] ... [SEP], <s> ... </s>).
 SPECIAL_TOKENS = 2
 
@@ -164,7 +163,7 @@ class HostedEmbedder:
         elif status == 413:
             message += " (inputs too long for the server: lower chunk_tokens, or let the server truncate)"
         if status in RETRYABLE_STATUS:
-            raise _Transient(message, _retry_after(response))
+            raise _Transient(message, retry_after(response))
         raise EmbeddingError(message)
 
     def _vectors(self, response: httpx.Response, count: int) -> np.ndarray:
@@ -205,31 +204,15 @@ class HostedEmbedder:
 
     def _retry_delay(self, error: _Transient, attempt: int, deadline: float) -> float:
         """Seconds to wait before the next attempt; EmbeddingError when there is none to make."""
-        if attempt >= self.max_retries:
-            tries = f"{attempt + 1} attempt" + ("s" if attempt else "")
-            raise EmbeddingError(f"{error} (gave up after {tries})") from error
-        if error.retry_after is not None and error.retry_after > MAX_RETRY_AFTER:
-            raise EmbeddingError(f"{error} (server asks to retry after {error.retry_after:.0f} s)") from error
-        if error.retry_after is not None:
-            delay = error.retry_after
-        else:  # exponential backoff with jitter, so clients that failed together spread out
-            delay = min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt) * random.uniform(0.5, 1.0)
-        if time.monotonic() + delay >= deadline:
-            raise EmbeddingError(f"{error} (no time left in embedding_timeout to retry)") from error
-        return delay
+        return retry_delay(error, error.retry_after, attempt, self.max_retries, deadline, EmbeddingError,
+                           "embedding_timeout")
 
     def _detail(self, text: object) -> str:
         """Server or exception text fit for a message: redacted first, so no cut key survives."""
         return redact(str(text), self.secrets)[:ERROR_DETAIL_CHARS]
 
     def _error_detail(self, response: httpx.Response) -> str:
-        """The server's own error message if it sent the usual JSON, else the start of the body."""
-        try:
-            error = response.json().get("error")
-            detail = error.get("message") if isinstance(error, dict) else error
-        except (ValueError, RecursionError, AttributeError):
-            detail = None
-        return self._detail(detail or response.text or response.reason_phrase)
+        return self._detail(server_message(response))
 
 
 def create_hosted(settings: Settings) -> HostedEmbedder:
@@ -254,18 +237,3 @@ def _unit_rows(vectors: np.ndarray, url: str) -> np.ndarray:
     if not np.all(np.isfinite(norms)) or np.any(norms == 0):
         raise EmbeddingError(f"{url} sent an embedding of length zero or with non-finite values")
     return vectors / norms
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    """Retry-After in seconds (either form the header allows), or None."""
-    value = response.headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None

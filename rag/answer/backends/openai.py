@@ -17,27 +17,24 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import socket
 import threading
 import time
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Iterable, Iterator
 
 import httpx
 
 from rag.answer.backends.base import BackendContext, BackendError, Prompt
+from rag.errors.http_retry import (
+    CONNECT_TIMEOUT,
+    ERROR_DETAIL_CHARS,
+    RETRYABLE_STATUS,
+    retry_after,
+    retry_delay,
+    server_message,
+)
 from rag.errors.redact import redact
-
-RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
-# Connecting never needs long; a short cap leaves budget to retry an unreachable host.
-CONNECT_TIMEOUT = 10.0
-BACKOFF_BASE = 0.5
-BACKOFF_CAP = 8.0
-# A Retry-After longer than this means "come back later", not "retry this request".
-MAX_RETRY_AFTER = 20.0
-ERROR_DETAIL_CHARS = 300
 
 
 class _Transient(BackendError):
@@ -124,17 +121,7 @@ class OpenAIBackend:
 
     def _retry_delay(self, error: _Transient, attempt: int, deadline: float) -> float:
         """Seconds to wait before the next attempt; BackendError when there is none to make."""
-        if attempt >= self.max_retries:
-            raise BackendError(f"{error} (gave up after {attempt + 1} attempts)") from error
-        if error.retry_after is not None and error.retry_after > MAX_RETRY_AFTER:
-            raise BackendError(f"{error} (server asks to retry after {error.retry_after:.0f} s)") from error
-        if error.retry_after is not None:
-            delay = error.retry_after
-        else:  # exponential backoff with jitter, so clients that failed together spread out
-            delay = min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt) * random.uniform(0.5, 1.0)
-        if time.monotonic() + delay >= deadline:
-            raise BackendError(f"{error} (no time left in the timeout to retry)") from error
-        return delay
+        return retry_delay(error, error.retry_after, attempt, self.max_retries, deadline, BackendError, "the timeout")
 
 
 def create(context: BackendContext) -> OpenAIBackend:
@@ -178,33 +165,12 @@ def _check_status(response: httpx.Response, server: _Server, key_env: str) -> No
     elif response.status_code == 404:
         message += " (check openai_base_url and openai_model)"
     if response.status_code in RETRYABLE_STATUS:
-        raise _Transient(message, _retry_after(response))
+        raise _Transient(message, retry_after(response))
     raise BackendError(message)
 
 
 def _error_detail(response: httpx.Response, server: _Server) -> str:
-    """The server's own error message if it sent the usual JSON, else the start of the body."""
-    try:
-        error = response.json().get("error")
-        detail = error.get("message") if isinstance(error, dict) else error
-    except (ValueError, RecursionError, AttributeError):
-        detail = None
-    return server.detail(detail or response.text or response.reason_phrase)
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    """Retry-After in seconds (either form the header allows), or None."""
-    value = response.headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
+    return server.detail(server_message(response))
 
 
 def _response_deltas(response: httpx.Response, server: _Server, deadline: float) -> Iterator[str]:
