@@ -64,3 +64,14 @@ def test_interrupted_build_resumes_from_saved_shards(tmp_path, settings_factory,
 
     third = CountingEmbedder(embedder)
     assert not update_index(settings, third, **QUIET).changed_anything and third.passages == 0
+
+
+def test_a_build_reports_documents_counts_and_time_left(tmp_path, settings_factory, embedder, monkeypatch):
+    monkeypatch.setattr(embedding_checkpoint, "STEP_TEXTS", 2)
+    settings = settings_factory(corpus_dir=_corpus(tmp_path / "corpus"))
+    messages: list[str] = []
+    build_index(settings, embedder, progress=messages.append)
+    chunk_lines = [m for m in messages if m.startswith("embedding chunks of 3 documents: ")]
+    window_lines = [m for m in messages if m.startswith("embedding sentence windows: ")]
+    assert chunk_lines and chunk_lines[-1].endswith("(100%)") and window_lines[-1].endswith("(100%)")
+    assert any(line.endswith(" left") for line in window_lines), window_lines

@@ -7,6 +7,7 @@ updates the index incrementally.
 """
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ CORPUS_QUEUE = "reindex"
 INDEX_ERRORS = (IngestError, IndexMissing, IndexCorrupt, SettingsError, OSError)
 # Where each phase of adding or removing puts the progress bar (the update's own messages name the phase).
 PHASES = (("checking", 0.05), ("removed", 0.1), ("embedding", 0.2), ("storing", 0.8), ("indexing", 0.9))
+EMBEDDED_SHARE = re.compile(r"^embedding (?:chunks|sentence windows).*: \d+/\d+ \((\d+)%\)")
 
 
 @dataclass
@@ -162,7 +164,16 @@ class _PhaseProgress:
 
     def __call__(self, message: str) -> None:
         self.fraction = next((share for phase, share in PHASES if message.startswith(phase)), self.fraction)
-        self.bar(self.fraction, desc=message)
+        self.bar(self.fraction + self._within_embedding(message), desc=message)
+
+    @staticmethod
+    def _within_embedding(message: str) -> float:
+        """How far into the embedding phase (0.2-0.8 of the bar) an encode's "a/b (p%)" report is:
+        chunks fill its first half, sentence windows the second."""
+        share = EMBEDDED_SHARE.search(message)
+        if share is None:
+            return 0.0
+        return (0.0 if message.startswith("embedding chunks") else 0.3) + 0.3 * int(share.group(1)) / 100
 
 
 def corpus_api(engine: Engine) -> None:

@@ -20,10 +20,13 @@ import numpy as np
 
 from rag.embedding.embedder import Embedder
 from rag.embedding.hosted import HostedEmbedder
+from rag.embedding.progress import EncodeProgress
 
 FOLDER = ".embedding-checkpoint"
 # Texts per shard: about 7 minutes of chunks on 2 cores, so an interruption loses little.
 SHARD_TEXTS = 2048
+# Texts per progress report within a shard.
+STEP_TEXTS = 256
 
 
 class EmbeddingCheckpoint:
@@ -36,20 +39,30 @@ class EmbeddingCheckpoint:
         self.folder = Path(index_dir) / FOLDER / model_key
         self.before_step = before_step
 
-    def encode(self, embedder: Embedder | HostedEmbedder, keys: list[str], texts: list[str], progress: Callable[[str], None]) -> np.ndarray:
-        """Vectors for `texts` (passages), reusing shards saved under their `keys` by an earlier run."""
+    def encode(self, embedder: Embedder | HostedEmbedder, keys: list[str], texts: list[str],
+               progress: Callable[[str], None], what: str = "embedding") -> np.ndarray:
+        """Vectors for `texts` (passages), reusing shards saved under their `keys` by an earlier run;
+        reports "<what>: done/total (percent), about N left" as it goes."""
         done = self._load()
         missing = [n for n, key in enumerate(keys) if key not in done]
         if len(missing) < len(keys):
             progress(f"resuming: {len(keys) - len(missing)} of {len(keys)} vectors saved by an interrupted run")
+        meter = EncodeProgress(what, [len(texts[n]) for n in missing], progress)
         for start in range(0, len(missing), SHARD_TEXTS):
             batch = missing[start:start + SHARD_TEXTS]
-            vectors = embedder.encode_passages([texts[n] for n in batch])
+            vectors = np.concatenate([self._encode_step(embedder, [texts[n] for n in batch[step:step + STEP_TEXTS]],
+                                                        meter) for step in range(0, len(batch), STEP_TEXTS)])
             self._save_shard([keys[n] for n in batch], vectors)
             done.update(zip((keys[n] for n in batch), vectors))
         if not keys:
             return np.zeros((0, embedder.dim), dtype=np.float32)
         return np.array([done[key] for key in keys], dtype=np.float32)
+
+    @staticmethod
+    def _encode_step(embedder, texts: list[str], meter: EncodeProgress) -> np.ndarray:
+        vectors = embedder.encode_passages(texts, progress=False)
+        meter.advance([len(text) for text in texts])
+        return vectors
 
     def _load(self) -> dict[str, np.ndarray]:
         done: dict[str, np.ndarray] = {}

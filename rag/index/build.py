@@ -185,9 +185,11 @@ def _chunks_and_vectors(settings, embedder, previous, documents, plan, report, p
              + (f", reusing {len(kept)} chunks" if kept else ""))
     # Resumes an interrupted run; saving a shard is a step of the "encode-checkpoint" phase.
     checkpoint = EmbeddingCheckpoint(settings.index_dir, embedder.model_id, lambda: reached("encode-checkpoint"))
-    vectors = checkpoint.encode(embedder, [c.id for c in fresh], [c.embedding_text() for c in fresh], progress)
+    vectors = checkpoint.encode(embedder, [c.id for c in fresh], [c.embedding_text() for c in fresh], progress,
+                                f"embedding chunks of {len({c.doc_id for c in fresh})} documents")
     window_keys = [f"{fresh[row].id}@{start}-{end}" for row, (start, end) in zip(rows, spans)]
-    window_vectors = checkpoint.encode(embedder, window_keys, window_texts(fresh, rows, spans), progress)
+    window_vectors = checkpoint.encode(embedder, window_keys, window_texts(fresh, rows, spans), progress,
+                                       "embedding sentence windows")
     window_vectors = window_vectors.reshape(len(rows), vectors.shape[1])
     report.embedded_chunks = len(fresh)
     fresh_part = _Embedded(fresh, vectors, WindowTable(rows, spans, window_vectors))
