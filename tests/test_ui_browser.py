@@ -109,9 +109,11 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def seed_settings(seed_index):
-    """Settings for the seeds over the session's already built seed index."""
-    return Settings.load(corpus_dir=SEEDS, index_dir=seed_index.folder.parent, backend="extractive")
+def seed_settings(seed_index, tmp_path_factory):
+    """Settings for the seeds over the session's already built seed index, with conversations
+    saved in a folder of this module's own (other tests' conversations would be listed too)."""
+    return Settings.load(corpus_dir=SEEDS, index_dir=seed_index.folder.parent, backend="extractive",
+                         data_dir=tmp_path_factory.mktemp("browser-data"))
 
 
 @pytest.fixture(scope="module")
@@ -192,7 +194,8 @@ def test_example_question_cites_sources_and_opens_the_quote_in_its_document(brow
                                                                             seed_index, embedder):
     dialogs: list[str] = []
     page = open_page(browser, seed_app, dialogs)
-    page.get_by_text(EXAMPLES[0], exact=True).click()
+    # The example button, not a saved conversation of the same title in the side panel.
+    page.get_by_role("button", name=EXAMPLES[0], exact=True).click()
     expect(page.locator("#rag-question textarea")).to_have_value(EXAMPLES[0])
     page.locator("#rag-question textarea").press("Enter")
     wait_for_answer(page, 1)
