@@ -7,13 +7,9 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 
-import pytest
 from conftest import REPO
-
-pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
 
 # An extra (`.[dev]`, `'.[llm]'`...) or the llama.cpp pins: neither belongs to the serving install.
 EXTRA = re.compile(r"\.\[|requirements-llm\.lock|CMAKE_")
