@@ -37,8 +37,11 @@ class Settings:
     # Token budget of a chunk's embedding input (heading chain + text), in cl100k tokens.
     chunk_tokens: int = 350
     chunk_overlap_tokens: int = 50
-    # Also embed two-sentence windows of each chunk (sharper dense matches, ~2x index time).
+    # Also embed two-sentence windows of each chunk (sharper dense matches).
     sentence_windows: bool = True
+    # How windows get their vectors: "sentences" (each sentence encoded once, a window adds up
+    # its sentences; a local mean-pooling model) or "encoded" each on its own (rag.index.vectors).
+    window_vectors: str = "sentences"
     # "local" (sentence-transformers in this process) or "openai": any OpenAI-compatible
     # /v1/embeddings server (Text Embeddings Inference, vLLM, Ollama, OpenAI); see rag.embedding.hosted.
     embedding_backend: str = "local"

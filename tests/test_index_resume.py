@@ -17,18 +17,26 @@ class Interrupted(Exception):
 
 
 class CountingEmbedder:
-    """The real embedder, counting the passages it embeds, interrupted after `calls_allowed` calls."""
+    """The real embedder, counting the passages it embeds (chunks, and sentences for the windows),
+    interrupted after `calls_allowed` calls."""
 
     def __init__(self, embedder, calls_allowed=None):
         self.embedder, self.calls_allowed = embedder, calls_allowed
         self.calls, self.passages = 0, 0
 
     def encode_passages(self, texts, progress=None):
+        self._count(texts)
+        return self.embedder.encode_passages(texts)
+
+    def encode_passage_sums(self, texts):
+        self._count(texts)
+        return self.embedder.encode_passage_sums(texts)
+
+    def _count(self, texts):
         if self.calls == self.calls_allowed:
             raise Interrupted()
         self.calls += 1
         self.passages += len(texts)
-        return self.embedder.encode_passages(texts)
 
     def __getattr__(self, name):
         return getattr(self.embedder, name)
@@ -56,10 +64,12 @@ def test_interrupted_build_resumes_from_saved_shards(tmp_path, settings_factory,
     second = CountingEmbedder(embedder)
     build_index(settings, second, **QUIET)
     index = load_index(settings.index_dir)
-    total = len(index.chunks) + len(index.windows.rows)
-    assert second.passages == total - first.passages, "passages of the finished shards are not embedded again"
+    clean, clean_settings = CountingEmbedder(embedder), settings_factory(corpus_dir=settings.corpus_dir)
+    build_index(clean_settings, clean, **QUIET)
+    assert second.passages == clean.passages - first.passages, "passages of the finished shards are not embedded again"
     fresh = embedder.encode_passages([c.embedding_text() for c in index.chunks])
     assert np.allclose(index.vectors, fresh, atol=1e-5)
+    assert np.allclose(index.windows.vectors, load_index(clean_settings.index_dir).windows.vectors, atol=1e-5)
     assert not (settings.index_dir / FOLDER).exists(), "shards are dropped once the version is published"
 
     third = CountingEmbedder(embedder)
@@ -72,6 +82,6 @@ def test_a_build_reports_documents_counts_and_time_left(tmp_path, settings_facto
     messages: list[str] = []
     build_index(settings, embedder, progress=messages.append)
     chunk_lines = [m for m in messages if m.startswith("embedding chunks of 3 documents: ")]
-    window_lines = [m for m in messages if m.startswith("embedding sentence windows: ")]
+    window_lines = [m for m in messages if m.startswith("embedding sentences: ")]
     assert chunk_lines and chunk_lines[-1].endswith("(100%)") and window_lines[-1].endswith("(100%)")
     assert any(line.endswith(" left") for line in window_lines), window_lines

@@ -37,6 +37,7 @@ def test_the_corpus_tab_bar_moves_through_the_embedding_phase():
     bar = _PhaseProgress(lambda fraction, desc: seen.append(round(fraction, 2)))
     for message in ["checking 2 files", "embedding 3 chunks and 10 sentence windows",
                     "embedding chunks of 2 documents: 1/3 (40%), about 5 s left",
-                    "embedding sentence windows: 5/10 (50%), about 2 s left", "storing 3 chunk vectors"]:
+                    "embedding sentence windows: 5/10 (50%), about 2 s left",
+                    "embedding sentences: 9/12 (75%), about 1 s left", "storing 3 chunk vectors"]:
         bar(message)
-    assert seen == [0.05, 0.2, 0.32, 0.65, 0.8]
+    assert seen == [0.05, 0.2, 0.32, 0.65, 0.73, 0.8]

@@ -27,7 +27,8 @@ CORPUS_QUEUE = "reindex"
 INDEX_ERRORS = (IngestError, IndexMissing, IndexCorrupt, SettingsError, OSError)
 # Where each phase of adding or removing puts the progress bar (the update's own messages name the phase).
 PHASES = (("checking", 0.05), ("removed", 0.1), ("embedding", 0.2), ("storing", 0.8), ("indexing", 0.9))
-EMBEDDED_SHARE = re.compile(r"^embedding (?:chunks|sentence windows).*: \d+/\d+ \((\d+)%\)")
+# "embedding sentence windows: ..." or, when windows are added up from sentences, "embedding sentences: ...".
+EMBEDDED_SHARE = re.compile(r"^embedding (?:chunks|sentence).*: \d+/\d+ \((\d+)%\)")
 
 
 @dataclass
@@ -169,7 +170,7 @@ class _PhaseProgress:
     @staticmethod
     def _within_embedding(message: str) -> float:
         """How far into the embedding phase (0.2-0.8 of the bar) an encode's "a/b (p%)" report is:
-        chunks fill its first half, sentence windows the second."""
+        chunks fill its first half, sentence windows (or sentences) the second."""
         share = EMBEDDED_SHARE.search(message)
         if share is None:
             return 0.0

@@ -5,6 +5,7 @@ import argparse
 
 from rag.cli.common import add_location_options, print_json, progress, settings_from
 from rag.errors import report
+from rag.index.timings import describe
 
 
 def register(commands) -> None:
@@ -47,7 +48,7 @@ def _report_update(args: argparse.Namespace, report) -> int:
         what = "rebuilt" if report.rebuilt else (
             f"updated: {len(report.added)} added, {len(report.changed)} changed, {len(report.removed)} removed")
         print(f"index {what}; embedded {report.embedded_chunks} of {report.total_chunks} chunks "
-              f"in {report.seconds:.1f} s")
+              f"in {report.seconds:.1f} s ({describe(report.timings)})")
     return 0
 
 

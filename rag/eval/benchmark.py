@@ -45,7 +45,15 @@ def indexing_figures(settings: Settings) -> dict:
                               "--index", str(scratch_path / "b"))
     return {"cold_build_with_model_rebuild_s": round(first, 1), "cold_build_s": round(warm, 1),
             "noop_update_s": round(min(noop), 2), "ask_process_peak_rss_mb": memory,
-            **embedding_throughput(settings), **chunking_throughput(settings)}
+            **embedding_throughput(settings), **chunking_throughput(settings), "builds": build_profiles()}
+
+
+def build_profiles() -> list[dict]:
+    """Index builds of the seeds and NorQuAD, broken down by step, with windows added up from
+    sentences (the default) and encoded one by one (as before), each in a process of its own."""
+    from rag.eval.build_profile import build_profile
+
+    return [build_profile(suite, mode) for suite in ("seeds", "norquad") for mode in ("sentences", "encoded")]
 
 
 def _peak_rss_mb(*args: str) -> int:

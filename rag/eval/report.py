@@ -67,7 +67,26 @@ def _indexing(figures: dict) -> list[str]:
     if "chunking_s" in figures:  # results from before the chunking figure have none
         rows.insert(3, (f"chunking: {figures['chunking_mb']} MB of seed prose in one section",
                         f"{figures['chunking_s']} s ({figures['chunking_mb_per_s']} MB/s)"))
-    return ["## Indexing", "", "| measure | value |", "|---|---|", *[f"| {a} | {b} |" for a, b in rows], ""]
+    lines = ["## Indexing", "", "| measure | value |", "|---|---|", *[f"| {a} | {b} |" for a, b in rows], ""]
+    return lines + (_builds(figures["builds"]) if "builds" in figures else [])
+
+
+def _builds(builds: list[dict]) -> list[str]:
+    """Whole builds of a suite's corpus by step, against one bare encode of its passages."""
+    steps = [step for step in builds[0]["steps_s"] if any(b["steps_s"].get(step, 0) >= 0.05 for b in builds)]
+    lines = ["### Index builds by step (s)", "",
+             "Windows from `sentences` (each sentence encoded once, a window adds up its two) or `encoded` "
+             "(each window on its own, as before). Bare encode: one `SentenceTransformer.encode` of the "
+             "corpus's documents (cut at the model's 512 tokens), in the same process after the build.", "",
+             "| corpus | windows | documents | chunks | sentence windows | build | " + " | ".join(steps)
+             + " | passages/s | peak RSS MB | bare encode | build / bare |",
+             "|---|---|---:|---:|---:|---:|" + "---:|" * len(steps) + "---:|---:|---:|---:|"]
+    for b in builds:
+        cells = [b["suite"], b["window_vectors"], b["documents"], b["chunks"], b["windows"], b["build_s"],
+                 *[b["steps_s"].get(step, 0) for step in steps], b["passages_per_s"], b["peak_rss_mb"],
+                 b["bare_encode_s"], b["build_vs_bare_encode"]]
+        lines.append("| " + " | ".join(str(cell) for cell in cells) + " |")
+    return lines + [""]
 
 
 def _retrieval(suites: dict) -> list[str]:

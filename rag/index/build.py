@@ -17,7 +17,7 @@ from typing import Callable
 import numpy as np
 
 from rag.embedding import AnyEmbedder, make_embedder
-from rag.embedding.checkpoint import EmbeddingCheckpoint, clear_checkpoints
+from rag.embedding.checkpoint import clear_checkpoints
 from rag.errors import IndexCorrupt, IndexMissing
 from rag.index.chunking import ChunkingConfig, chunk_document
 from rag.index.files import (
@@ -43,7 +43,9 @@ from rag.index.loaded import (
 from rag.index.perspectives import PERSPECTIVES_VERSION, PerspectiveTable
 from rag.index.phases import reached
 from rag.index.store import VectorStore, resolve_kind, store_for_settings
-from rag.index.windows import WindowTable, window_spans, window_texts
+from rag.index.timings import Stopwatch
+from rag.index.vectors import embed_chunks
+from rag.index.windows import WindowTable
 from rag.ingest import CorpusLoad, load_corpus, source_of
 from rag.settings import Settings
 from rag.types import Chunk, Document
@@ -71,6 +73,8 @@ class UpdateReport:
     perspectives_refreshed: bool = False
     # Documents whose file cannot be read now, kept at their last indexed version.
     kept: list[str] = field(default_factory=list)
+    # Seconds per build step (rag.index.timings.STEPS) that ran.
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def changed_anything(self) -> bool:
@@ -90,9 +94,10 @@ def update_index(settings: Settings, embedder: AnyEmbedder | None = None, progre
 
     An indexed file that cannot be read now (caught mid-save, emptied, damaged) keeps its last
     indexed version, with a warning; it goes when the file is deleted, or with `prune`."""
-    started = time.perf_counter()
+    started, stopwatch = time.perf_counter(), Stopwatch()
     with writer_lock(settings.index_dir):
-        loaded = load_corpus(settings.corpus_dir) if documents is None else None
+        with stopwatch.step("loading"):
+            loaded = load_corpus(settings.corpus_dir) if documents is None else None
         previous, report = _previous_index(settings, force_rebuild, progress)
         if loaded is not None:
             documents = _readable_or_kept(settings, loaded, previous, report, progress, prune)
@@ -106,10 +111,11 @@ def update_index(settings: Settings, embedder: AnyEmbedder | None = None, progre
             report.seconds = time.perf_counter() - started
             return report
         embedder = embedder or make_embedder(settings)
-        embedded = _chunks_and_vectors(settings, embedder, previous, documents, plan, report, progress)
-        _write(settings, embedder, documents, embedded, previous, progress)
+        embedded = _chunks_and_vectors(settings, embedder, previous, documents, plan, report, progress, stopwatch)
+        _write(settings, embedder, documents, embedded, previous, progress, stopwatch)
     report.total_chunks = len(embedded.chunks)
     report.seconds = time.perf_counter() - started
+    report.timings = stopwatch.rounded()
     return report
 
 
@@ -175,24 +181,17 @@ class _Embedded:
     windows: WindowTable
 
 
-def _chunks_and_vectors(settings, embedder, previous, documents, plan, report, progress) -> _Embedded:
+def _chunks_and_vectors(settings, embedder, previous, documents, plan, report, progress, stopwatch) -> _Embedded:
     """Reused chunks first (with their vectors), then freshly embedded ones."""
     config = ChunkingConfig(settings.chunk_tokens, settings.chunk_overlap_tokens)
     kept = [c for c in previous.chunks if plan.get(c.doc_id) is False] if previous else []
-    fresh = [c for d in documents if plan[d.id] for c in chunk_document(d, config)]
-    rows, spans = window_spans(fresh) if settings.sentence_windows else (np.zeros(0, np.int64), np.zeros((0, 2), np.int64))
-    progress(f"embedding {len(fresh)} chunks and {len(rows)} sentence windows"
-             + (f", reusing {len(kept)} chunks" if kept else ""))
-    # Resumes an interrupted run; saving a shard is a step of the "encode-checkpoint" phase.
-    checkpoint = EmbeddingCheckpoint(settings.index_dir, embedder.model_id, lambda: reached("encode-checkpoint"))
-    vectors = checkpoint.encode(embedder, [c.id for c in fresh], [c.embedding_text() for c in fresh], progress,
-                                f"embedding chunks of {len({c.doc_id for c in fresh})} documents")
-    window_keys = [f"{fresh[row].id}@{start}-{end}" for row, (start, end) in zip(rows, spans)]
-    window_vectors = checkpoint.encode(embedder, window_keys, window_texts(fresh, rows, spans), progress,
-                                       "embedding sentence windows")
-    window_vectors = window_vectors.reshape(len(rows), vectors.shape[1])
+    with stopwatch.step("chunking"):
+        fresh = [c for d in documents if plan[d.id] for c in chunk_document(d, config)]
+    if kept:
+        progress(f"reusing {len(kept)} chunks")
+    vectors, windows = embed_chunks(settings, embedder, fresh, progress, stopwatch)
     report.embedded_chunks = len(fresh)
-    fresh_part = _Embedded(fresh, vectors, WindowTable(rows, spans, window_vectors))
+    fresh_part = _Embedded(fresh, vectors, windows)
     if not kept:
         return fresh_part
     return _concatenate(_reused(previous, kept), fresh_part)
@@ -218,24 +217,29 @@ def _concatenate(first: _Embedded, second: _Embedded) -> _Embedded:
     return _Embedded(first.chunks + second.chunks, np.concatenate([first.vectors, second.vectors]), windows)
 
 
-def _write(settings, embedder, documents, embedded: _Embedded, previous, progress) -> None:
+def _write(settings, embedder, documents, embedded: _Embedded, previous, progress, stopwatch: Stopwatch) -> None:
     building = new_version_folder(settings.index_dir)
-    reached("write-tables")
-    write_documents(building, documents)
-    reached("write-tables")
-    write_chunks(building, embedded.chunks)
-    store = _write_vectors(settings, building, embedded, progress)
-    reached("write-lexical")
-    LexicalIndex.build(embedded.chunks).save(building / "lexical")
-    perspectives = PerspectiveTable.build(documents, embedder.encode_queries, embedder.dim)
-    reached("write-lexical")
-    perspectives.save(building)
-    reached("write-manifest")
-    write_json(building / MANIFEST, _manifest(settings, embedder, documents, embedded.chunks, store, previous,
-                                              perspectives))
-    publish(settings.index_dir, building)
-    reached("cleanup")
-    clear_checkpoints(settings.index_dir)
+    with stopwatch.step("writing"):
+        reached("write-tables")
+        write_documents(building, documents)
+        reached("write-tables")
+        write_chunks(building, embedded.chunks)
+    with stopwatch.step("vector store"):
+        store = _write_vectors(settings, building, embedded, progress)
+    with stopwatch.step("bm25"):
+        reached("write-lexical")
+        LexicalIndex.build(embedded.chunks).save(building / "lexical")
+    with stopwatch.step("perspectives"):
+        perspectives = PerspectiveTable.build(documents, embedder.encode_queries, embedder.dim)
+        reached("write-lexical")
+        perspectives.save(building)
+    with stopwatch.step("writing"):
+        reached("write-manifest")
+        write_json(building / MANIFEST, _manifest(settings, embedder, documents, embedded.chunks, store, previous,
+                                                  perspectives))
+        publish(settings.index_dir, building)
+        reached("cleanup")
+        clear_checkpoints(settings.index_dir)
 
 
 def _write_vectors(settings, building: Path, embedded: _Embedded, progress) -> VectorStore:

@@ -114,4 +114,4 @@ def _built_with(built: dict) -> str:
 
 def chunking_manifest(settings: Settings) -> dict:
     return {"max_tokens": settings.chunk_tokens, "overlap_tokens": settings.chunk_overlap_tokens,
-            "sentence_windows": settings.sentence_windows}
+            "sentence_windows": settings.sentence_windows, "window_vectors": settings.window_vectors}
