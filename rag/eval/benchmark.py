@@ -232,7 +232,8 @@ def served_openai_figures(settings: Settings, limit: int | None = None) -> tuple
 
     gguf = model_path(settings)
     context, threads = settings.llamacpp_context_window, thread_count(settings.llamacpp_threads)
-    with llama_cpp_server(gguf, gguf.stem, context, threads) as server:
+    with llama_cpp_server(gguf, gguf.stem, context, threads,
+                          weight_repacking=settings.llamacpp_weight_repacking) as server:
         # The prompt is cut to the server's context, not the hosted default (16k), and no API
         # key from the environment is sent: the server needs none.
         served = replace(settings, backend="openai", openai_base_url=server.base_url, openai_model=server.model,

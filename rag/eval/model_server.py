@@ -4,7 +4,8 @@
         ...  # server.base_url ("http://127.0.0.1:<port>/v1"), server.model ("qwen")
 
 `llama_cpp_server` runs llama-cpp-python's own server (`python -m llama_cpp.server`, from
-the `llm` extra) on a GGUF file; `serve` runs any command that listens on a given port and
+the `llm` extra) on a GGUF file, through `rag.answer.backends.llama_server`, which loads the
+model with the in-process backend's weight-repacking rule (off on AMX CPUs, where it crashes); `serve` runs any command that listens on a given port and
 answers `GET <base_url>/models` once it is ready. Either waits for that answer up to a
 deadline, raises ServerError if the server exits first or never answers (naming its log and
 quoting the log's end), and stops the server when the block ends, however it ends.
@@ -73,13 +74,17 @@ def free_port() -> int:
 
 @contextmanager
 def llama_cpp_server(model_path: Path, alias: str, context_window: int, threads: int,
-                     startup_timeout: float = STARTUP_TIMEOUT, log_path: Path | None = None) -> Iterator[Server]:
-    """`python -m llama_cpp.server` serving `model_path` as model `alias` on a free loopback port."""
+                     startup_timeout: float = STARTUP_TIMEOUT, log_path: Path | None = None,
+                     weight_repacking: str = "auto") -> Iterator[Server]:
+    """`python -m llama_cpp.server` serving `model_path` as model `alias` on a free loopback port.
+
+    `weight_repacking` is the `llamacpp_weight_repacking` setting ("auto", "on" or "off")."""
     require_llama_cpp_server(model_path)
     port = free_port()
     # logits_all: the server defaults to keeping the logits of every prompt token (n_ctx x vocabulary
     # floats, 2.5 GB for Qwen2.5 at 4096) and computing them; the in-process backend keeps the last only.
-    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path), "--model_alias", alias,
+    command = [sys.executable, "-m", "rag.answer.backends.llama_server", "--weight-repacking", weight_repacking,
+               "--model", str(model_path), "--model_alias", alias,
                "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(context_window),
                "--n_threads", str(threads), "--logits_all", "false"]
     with serve(command, port, alias, startup_timeout, log_path=log_path, name="llama_cpp.server") as server:
