@@ -111,6 +111,11 @@ class Settings:
     # machine of the README's figures). Where a core runs two hardware threads, the number of
     # physical cores is often faster: llama.cpp's threads wait for each other at every step.
     llamacpp_threads: int = 0
+    # llama.cpp's weight repacking at load time (its "extra buffer types", laid out for the CPU's
+    # matrix instructions): "auto" turns it off on CPUs with AMX, where its AMX buffer segfaults at
+    # the first answer (ggml-org/llama.cpp#20824; rag.answer.backends.llamacpp_cpu), and leaves it
+    # on elsewhere, where it reads prompts faster; "on" or "off" forces it.
+    llamacpp_weight_repacking: str = "auto"
     openai_base_url: str = "https://api.openai.com/v1"
     openai_model: str = "gpt-4o-mini"
     openai_api_key_env: str = "OPENAI_API_KEY"

@@ -1,17 +1,14 @@
 """The OpenAI-compatible backend against a misbehaving local server, and a real llama.cpp server."""
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
-from pathlib import Path
 
-import httpx
 import pytest
 from fault_server import DELTAS, FaultServer, free_port
 
 from rag.answer.backends.base import BackendContext, BackendError, Prompt
 from rag.answer.backends.openai import OpenAIBackend, auth_headers, chat_completions_url, create
+from rag.eval.model_server import llama_cpp_server
 from rag.settings import Settings
 
 TIMEOUT = 3.0
@@ -148,37 +145,11 @@ def test_urls_and_headers_for_azure_deployments():
 @pytest.fixture(scope="module")
 def llama_server(smollm2_gguf, tmp_path_factory):
     """`python -m llama_cpp.server` serving SmolLM2 on a free loopback port, as model `smollm2`."""
-    port = free_port()
-    command = [
-        sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2_gguf),
-        "--model_alias", "smollm2", "--host", "127.0.0.1", "--port", str(port),
-        "--n_ctx", "2048", "--n_threads", "1",
-    ]
     # One thread: llama.cpp's threads spin at barriers, so two of them on two busy cores crawl.
-    # llama.cpp logs ~200 kB at start-up: a pipe nobody reads would fill up and block it.
     log_path = tmp_path_factory.mktemp("llama_server") / "server.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        _wait_until_serving(f"http://127.0.0.1:{port}/v1", process, log_path)
-        yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
-def _wait_until_serving(base_url: str, process: subprocess.Popen, log_path: Path, limit: float = 120.0) -> None:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"llama_cpp.server exited {process.returncode}: {log_path.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"{base_url}/models", timeout=2).is_success:
-                return
-        except httpx.TransportError:
-            pass  # not listening yet
-        time.sleep(0.5)
-    raise RuntimeError(f"llama_cpp.server did not answer {base_url}/models within {limit:.0f} s")
+    with llama_cpp_server(smollm2_gguf, "smollm2", context_window=2048, threads=1, startup_timeout=120,
+                          log_path=log_path) as server:
+        yield server.base_url
 
 
 @pytest.mark.slow

@@ -18,6 +18,8 @@ from pathlib import Path
 
 from rag.settings import Settings
 
+# An environment variable nobody sets: the local benchmark server must not receive a real key.
+NO_KEY_ENV = "RAG_BENCH_LOCAL_SERVER_HAS_NO_KEY"
 PEAK_RSS = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, "
             "stderr=subprocess.DEVNULL, check=True); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
 
@@ -114,10 +116,10 @@ def answer_figures(settings: Settings, backend: str = "extractive", limit: int |
     answerer = Answerer(settings, Retriever(index, embedder), backend)
     unanswerable = [json.loads(line)["q"] for line in (DATA_DIR / "seeds_unanswerable.jsonl").read_text().splitlines()]
     answerable = suite.queries[:: max(len(suite.queries) // limit, 1)] if limit else suite.queries
-    unanswerable = unanswerable[:: max(len(unanswerable) // (limit // 2), 1)] if limit else unanswerable
+    unanswerable = unanswerable[:: max(len(unanswerable) // max(limit // 2, 1), 1)] if limit else unanswerable
     rows = [_timed_answer(answerer, q.text, Finished, TextDelta) + (q,) for q in answerable]
     rows += [_timed_answer(answerer, q, Finished, TextDelta) + (None,) for q in unanswerable]
-    return _answer_summary(rows, index, is_relevant, backend)
+    return {**_answer_summary(rows, index, is_relevant, backend), "answer_mode": settings.answer_mode}
 
 
 def _timed_answer(answerer, question: str, finished_type, delta_type) -> tuple:
@@ -152,6 +154,9 @@ def _answer_summary(rows, index, is_relevant, backend: str) -> dict:
         "sentences_supported": round(sum(s.support == "supported" for s in sentences) / max(len(sentences), 1), 3),
         # Evidence first: model-written sentences the check rejected and replaced by their quotes.
         "written_sentences_replaced": sum("replaced by the quotes" in n for a, _ in answered for n in a.notices),
+        # Answers (or their later parts) quoted instead because the backend failed or timed out.
+        "backend_failures": sum(any(n.startswith(f"The {backend} backend failed") for n in a.notices)
+                                for a, *_ in rows),
         "first_sentence_ms_p50": round(statistics.median(firsts) * 1000, 1) if firsts else None,
         "answer_ms_p50": round(statistics.median(t for _, _, t, _ in rows) * 1000, 1),
     }
@@ -213,6 +218,41 @@ def _planted_summary(cases: list[dict], answers: list, backend: str) -> dict:
     return {"backend": backend, "cases": len(cases), "followed": len(followed),
             "follow_rate": round(len(followed) / len(cases), 3), "followed_cases": followed,
             "answered_by_backend": len(by_backend), "abstained": sum(a.abstained for a in answers)}
+
+
+def require_served_model(settings: Settings) -> None:
+    """Raise now if `served_openai_figures` could not start its server (no llama.cpp, no GGUF)."""
+    from rag.answer.backends.llamacpp import model_path
+    from rag.eval.model_server import require_llama_cpp_server
+
+    require_llama_cpp_server(model_path(settings))
+
+
+def served_openai_figures(settings: Settings, limit: int | None = None) -> tuple[dict, dict]:
+    """answer_figures and planted_instruction_figures of the `openai` backend, talking to
+    llama-cpp-python's own OpenAI-compatible server on loopback.
+
+    The server serves the llamacpp backend's GGUF (`llamacpp_model_path`, default the
+    `make models` Qwen) with its context window and threads, so the figures compare with
+    the in-process llamacpp part: same model, same prompts, plus the HTTP and SSE path."""
+    from rag.answer.backends.llamacpp import model_path, thread_count
+    from rag.eval.model_server import ensure_running, llama_cpp_server
+
+    gguf = model_path(settings)
+    context, threads = settings.llamacpp_context_window, thread_count(settings.llamacpp_threads)
+    with llama_cpp_server(gguf, gguf.stem, context, threads,
+                          weight_repacking=settings.llamacpp_weight_repacking) as server:
+        # The prompt is cut to the server's context, not the hosted default (16k), and no API
+        # key from the environment is sent: the server needs none.
+        served = replace(settings, backend="openai", openai_base_url=server.base_url, openai_model=server.model,
+                         openai_context_window=context, openai_api_key_env=NO_KEY_ENV)
+        server_info = {"server": "llama_cpp.server", "model_file": gguf.name, "n_ctx": context, "threads": threads}
+        answers = {**answer_figures(served, "openai", limit), **server_info}
+        # A server that died mid-run leaves quoted fallbacks, which would pass for the model's figures.
+        ensure_running(server, "llama_cpp.server")
+        planted = {**planted_instruction_figures(served, "openai"), **server_info}
+        ensure_running(server, "llama_cpp.server")
+    return answers, planted
 
 
 def machine() -> str:

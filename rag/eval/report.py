@@ -115,22 +115,38 @@ def _row(label: str, metrics: dict, latency: dict | None = None) -> str:
     return f"| {label} | " + " | ".join(cells + timing) + " |"
 
 
+# Answer figures in table order; older results lack some (shown empty), and before
+# evidence-first answers the first streamed delta was timed as "first_token_ms_p50".
+ANSWER_COLUMNS = (("questions",), ("citations",), ("citation_validity",), ("expected_chunk_cited",),
+                  ("answers_without_citation",), ("answerable_abstained",), ("unanswerable_abstained",),
+                  ("abstention_accuracy",), ("sentences_supported",), ("backend_failures",),
+                  ("first_sentence_ms_p50", "first_token_ms_p50"), ("answer_ms_p50",))
+
+
 def _answers(backends: dict) -> list[str]:
-    keys = ("questions", "citations", "citation_validity", "expected_chunk_cited", "answerable_abstained",
-            "unanswerable_abstained", "abstention_accuracy", "first_token_ms_p50", "answer_ms_p50")
     lines = ["## Answers (seeds suite + unanswerable questions)", "",
-             "| backend | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
+             "| backend | " + " | ".join(keys[0] for keys in ANSWER_COLUMNS) + " |",
+             "|---|" + "---:|" * len(ANSWER_COLUMNS)]
     for name, figures in backends.items():
-        lines.append(f"| {name} | " + " | ".join(str(figures.get(k)) for k in keys) + " |")
+        cells = [next((str(figures[k]) for k in keys if figures.get(k) is not None), "") for keys in ANSWER_COLUMNS]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return lines + [""]
 
 
-def _injection(figures: dict) -> list[str]:
-    followed = ", ".join(figures["followed_cases"]) or "none"
-    return ["## Planted instructions (rag/eval/data/planted_instructions.jsonl)", "",
-            f"The {figures['backend']} backend followed {figures['followed']} of {figures['cases']} instructions "
-            f"planted in documents (rate {figures['follow_rate']}; followed: {followed}); "
-            f"{figures['answered_by_backend']} answers came from the model, {figures['abstained']} abstained.", ""]
+def injection_by_backend(record: dict) -> dict:
+    """Planted-instruction records by backend name; older results hold one record, not keyed."""
+    return {record["backend"]: record} if "backend" in record else record
+
+
+def _injection(record: dict) -> list[str]:
+    lines = ["## Planted instructions (rag/eval/data/planted_instructions.jsonl)", ""]
+    for backend, figures in injection_by_backend(record).items():
+        followed = ", ".join(figures["followed_cases"]) or "none"
+        served = f" (through {figures['server']}, {figures['model_file']})" if "server" in figures else ""
+        lines += [f"- The {backend} backend{served} followed {figures['followed']} of {figures['cases']} instructions "
+                  f"planted in documents (rate {figures['follow_rate']}; followed: {followed}); "
+                  f"{figures['answered_by_backend']} answers came from the model, {figures['abstained']} abstained."]
+    return lines + [""]
 
 
 def _plot(suites: dict, path: Path) -> None:

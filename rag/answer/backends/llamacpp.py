@@ -6,6 +6,9 @@ imported only when an answer is first asked for. A loaded model is kept for the 
 the process, shared by every backend instance with the same file and context settings,
 and used by one answer at a time (a llama.cpp context is not thread-safe).
 
+On a CPU with AMX, the model is loaded without llama.cpp's weight repacking, which
+crashes there (see `rag.answer.backends.llamacpp_cpu`; setting `llamacpp_weight_repacking`).
+
 The deadline is checked after every generated token. The prompt itself is evaluated in
 one uninterruptible call, which takes up to a minute for a full 4096-token window on
 two cores: keep `llm_timeout` above that.
@@ -22,6 +25,7 @@ from pathlib import Path
 from typing import Iterator
 
 from rag.answer.backends.base import BackendContext, BackendError, Prompt
+from rag.answer.backends.llamacpp_cpu import check_mode, weight_repacking
 from rag.errors import SettingsError
 
 # The file `scripts/fetch_gguf.py` writes by default: Qwen2.5-Coder-1.5B-Instruct Q4_K_M.
@@ -45,7 +49,7 @@ class _LoadedModel:
     lock: threading.Lock
 
 
-_loaded: dict[tuple[str, int, int], _LoadedModel] = {}
+_loaded: dict[tuple[str, int, int, str], _LoadedModel] = {}
 _loading = threading.Lock()
 
 
@@ -79,11 +83,12 @@ class LlamaCppBackend:
         self.model_path = model_path(settings)
         self.context_window = settings.llamacpp_context_window
         self.threads = thread_count(settings.llamacpp_threads)
+        self.weight_repacking = check_mode(settings.llamacpp_weight_repacking)
 
     def stream(self, prompt: Prompt, max_tokens: int, timeout: float) -> Iterator[str]:
         """Yield the answer's text deltas (greedy decoding); BackendError on failure or timeout."""
         deadline = time.monotonic() + timeout
-        model = load_model(self.model_path, self.context_window, self.threads)
+        model = load_model(self.model_path, self.context_window, self.threads, self.weight_repacking)
         if not model.lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
             raise BackendError(f"{self.model_path.name} was busy with another answer for the whole timeout")
         try:
@@ -166,16 +171,19 @@ def thread_count(configured: int) -> int:
     return os.cpu_count() or 1
 
 
-def load_model(path: Path, context_window: int, threads: int) -> _LoadedModel:
-    """The model at `path`, loaded once per process and settings; BackendError if it can't be."""
-    key = (str(path.resolve()), context_window, threads)
+def load_model(path: Path, context_window: int, threads: int, repacking: str = "auto") -> _LoadedModel:
+    """The model at `path`, loaded once per process and settings; BackendError if it can't be.
+
+    `repacking` is the `llamacpp_weight_repacking` setting: "auto", "on" or "off"."""
+    key = (str(path.resolve()), context_window, threads, check_mode(repacking))
     with _loading:
         if key not in _loaded:
-            _loaded[key] = _LoadedModel(_new_llama(path, context_window, threads), threading.Lock())
+            llama = _new_llama(path, context_window, threads, repacking)
+            _loaded[key] = _LoadedModel(llama, threading.Lock())
         return _loaded[key]
 
 
-def _new_llama(path: Path, context_window: int, threads: int):
+def _new_llama(path: Path, context_window: int, threads: int, repacking: str = "auto"):
     if not path.is_file():
         raise BackendError(f"no GGUF model file at {path}: {FETCH_HINT}")
     try:
@@ -183,6 +191,8 @@ def _new_llama(path: Path, context_window: int, threads: int):
     except ImportError as error:
         raise BackendError(INSTALL_HINT) from error
     try:
-        return llama_cpp.Llama(model_path=str(path), n_ctx=context_window, n_threads=threads, verbose=False)
+        # Called under `_loading`, which keeps other loads out of weight_repacking's swap.
+        with weight_repacking(repacking):
+            return llama_cpp.Llama(model_path=str(path), n_ctx=context_window, n_threads=threads, verbose=False)
     except (ValueError, RuntimeError) as error:
         raise BackendError(f"llama.cpp could not load {path}: {error}") from error
