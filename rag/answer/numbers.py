@@ -4,7 +4,8 @@ Digits with thousands separators ("1 000", "1,000", "7 400"), decimals ("1,5", "
 words (thousand/tusen, million/millioner, billion/milliard(er)) and number words from two
 to a hundred in both languages. "One" counts in a claim; in Norwegian "en"/"ei"/"ett"
 are also the indefinite article, so they count only on the lenient side (the quotes), and
-only the accented "én" is read as a number in a Norwegian claim.
+only the accented "én" is read as a number in a Norwegian claim. On the lenient side a
+duration also counts in the other unit of its kind ("et halvt år" states six months).
 """
 from __future__ import annotations
 
@@ -23,6 +24,11 @@ NO_WORDS = {"én": 1, "to": 2, "tre": 3, "fire": 4, "fem": 5, "seks": 6, "sju": 
 AMBIGUOUS_ONE = {"en": 1, "ei": 1, "et": 1, "ett": 1, "a": 1, "an": 1}
 SCALES = {"thousand": 1e3, "tusen": 1e3, "million": 1e6, "millions": 1e6, "millioner": 1e6, "mill": 1e6,
           "billion": 1e9, "billions": 1e9, "milliard": 1e9, "milliarder": 1e9, "mrd": 1e9}
+# Units a duration may be restated in, with their size in the smallest unit of their kind.
+DURATIONS = {"år": ("months", 12), "året": ("months", 12), "years": ("months", 12), "year": ("months", 12),
+             "måned": ("months", 1), "måneder": ("months", 1), "months": ("months", 1), "month": ("months", 1),
+             "uke": ("days", 7), "uker": ("days", 7), "weeks": ("days", 7), "week": ("days", 7),
+             "dag": ("days", 1), "dager": ("days", 1), "days": ("days", 1), "day": ("days", 1)}
 DIGITS = re.compile(r"(?<![\w.,])\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?![\d])|(?<![\w.,])\d+(?:[.,]\d+)*")
 WORD = re.compile(r"[^\W\d_]+")
 
@@ -36,10 +42,12 @@ def numbers_in(text: str, language: str, lenient: bool = False) -> set[float]:
         value = _digits(match.group(0))
         if value is not None:
             found.add(_scaled(value, text[match.end():]))
+            found |= _restated(value, text[match.end():]) if lenient else set()
     for match in WORD.finditer(text):
         value = words.get(match.group(0).lower())
         if value is not None:
             found.add(_scaled(value, text[match.end():]))
+            found |= _restated(value, text[match.end():]) if lenient else set()
     return found
 
 
@@ -71,3 +79,12 @@ def _scaled(value: float, after: str) -> float:
     if following and following.start() == 0 and len(after) - len(after.lstrip()) <= 2:
         return value * SCALES.get(following.group(0).lower(), 1)
     return value
+
+
+def _restated(value: float, after: str) -> set[float]:
+    """A duration right after `value` ("halvt år") in the other units of its kind (6 months)."""
+    following = WORD.match(after.lstrip())
+    if not following or len(after) - len(after.lstrip()) > 2 or following.group(0).lower() not in DURATIONS:
+        return set()
+    kind, size = DURATIONS[following.group(0).lower()]
+    return {value * size / other for other_kind, other in DURATIONS.values() if other_kind == kind and other != size}

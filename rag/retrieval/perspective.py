@@ -104,14 +104,14 @@ def _is_cognate(span: str, forms: tuple[str, ...]) -> bool:
     """True when a word of `span` shares a long run of letters with a form ("organisations", "brukerorganisasjoner")."""
     for word in span.lower().split():
         for form in forms:
-            run = _longest_common_run(word, form.lower())
+            run = longest_common_run(word, form.lower())
             # Of the shorter of the two: "politiansatte" shares all of "politi".
             if run >= COGNATE_LETTERS and run >= COGNATE_SHARE * min(len(word), len(form)):
                 return True
     return False
 
 
-def _longest_common_run(a: str, b: str) -> int:
+def longest_common_run(a: str, b: str) -> int:
     """Length of the longest run of letters `a` and `b` share."""
     best, previous = 0, [0] * (len(b) + 1)
     for char in a:

@@ -1,0 +1,164 @@
+"""Does a sentence state the opposite of its quotes? Negation scope, negating prefixes, antonyms.
+
+Whether a text contains a negation at all says little when both the sentence and its quotes
+have one ("et særnorsk fenomen som man ikke finner andre steder" for "De er heller ikke noe
+særnorsk fenomen"), and nothing when the opposite is said with an antonym ("the treatment
+failed" for "behandlingen fungerte"). So every content word is read with a polarity, and a
+word of the sentence whose meaning the quotes state only with the opposite polarity is a
+contradiction a reader can verify:
+
+- the first two content words after a negation cue, in its clause, are negated ("ikke noe
+  særnorsk fenomen"); later words of the clause read both ways, since a cue rarely reaches
+  that far ("tar ikke tid å skrive ut en resept antibiotika" does not deny the antibiotics);
+- a word with a negating prefix is its base, negated ("ukontrollerte" = not "kontrollert");
+- antonyms are one concept with two poles ("easy" / "vanskelig", "fungerte" / "failed").
+
+Words are the same when they share a stem or a long run of letters ("kontroll" ~
+"kontrollerte" ~ "controlled"), so negation scope and prefixes work mostly within one
+language; the antonyms are listed in both. A content word right before a cue reads both
+ways (in Norwegian the verb comes before "ikke": "bruker aldri" = "never uses").
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rag.index.lexical import STOPWORDS, analyse
+from rag.language import detect_language
+from rag.retrieval.perspective import longest_common_run
+
+CUES = frozenset("""not no never none nothing nobody neither nor without cannot can't don't doesn't didn't isn't
+    aren't wasn't weren't won't hardly rarely seldom lack lacks lacking lacked ikke ingen intet ingenting aldri
+    verken uten neppe sjelden mangler manglet manglende mangel""".split())
+# "not only", "ikke minst" (= above all) and "no doubt" do not negate what follows.
+NOT_A_CUE_BEFORE = frozenset("only just merely least doubt bare minst alene tvil".split())
+CLAUSE_END = frozenset("but because while whereas although though men fordi mens".split())
+TOKEN = re.compile(r"[^\W\d_][\w'-]*|[.,;:!?()–—]")
+# Antonyms in both languages, as patterns for whole words: concept -> (positive pole, negative pole).
+ANTONYMS = {
+    "ease": (r"eas(y|ier|iest|ily)|simple|simpler|straightforward|lett|lettere|enkel|enkelt|enkle|enklere",
+             r"difficult|difficulty|difficulties|hard|harder|complicated|vanskelig\w*|krevende|komplisert\w*"),
+    "success": (r"succeed\w*|success\w*|funger\w*|lykkes|lyktes|vellykket",
+                r"fail\w*|unsuccessful|mislykk\w*|mislyktes|feilet|feiler"),
+    "amount": (r"increas\w*|ris(e|es|ing)|rose|grow(s|ing|n)?|growth|more|higher|greater|larger|"
+               r"øk(e|er|es|te|t|ning|ningen)|økte|stiger|steg|vekst|mer|høyere|større",
+               r"decreas\w*|declin\w*|reduc\w*|drop(s|ped|ping)?|less|lower|fewer|smaller|shrink\w*|"
+               r"redus\w*|reduksjon\w*|nedgang\w*|synk\w*|sank|mindre|færre|lavere"),
+    "quality": (r"better|improv\w*|good|bedre|forbedr\w*|god|godt|gode",
+                r"worse|worsen\w*|deteriorat\w*|bad|poor|poorer|verre|forverr\w*|dårlig\w*"),
+    "sign": (r"positive\w*|positiv\w*", r"negative\w*|negativ\w*"),
+    "acceptance": (r"accept\w*|godta\w*|aksept\w*|agree\w*|enig\w*|allow\w*|permit\w*|tillat\w*|legal|lovlig\w*",
+                   r"reject\w*|refus\w*|avvis\w*|disagree\w*|uenig\w*|forbid\w*|prohibit\w*|forbud\w*|forbudt|"
+                   r"illegal|ulovlig\w*"),
+    "strength": (r"strengthen\w*|styrk\w*", r"weaken\w*|svekk\w*"),
+}
+POLES = [(concept, positive, re.compile(pattern)) for concept, pair in ANTONYMS.items()
+         for positive, pattern in zip((True, False), pair)]
+# Norwegian "ut-" is "out" (utskriving, utdanning), not a negation.
+PREFIXES = {"no": ("ikke-", "u"), "en": ("non-", "non", "un")}
+NOT_A_PREFIX = ("ut",)
+NEGATED_WORDS = 2     # content words after a cue that it surely negates
+MIN_BASE = 5          # letters a word (after its prefix) needs to count
+COGNATE_SHARE = 0.7   # of the shorter word, in one run of letters, for two forms of a word
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A content word as read: what it means (`base`), whether it is affirmed, and how it was written."""
+
+    base: str
+    affirmed: frozenset[bool]   # {True}, {False}, or both when the reading is unsure
+    shown: str                  # the words a reason quotes ("ikke noe særnorsk")
+    antonym: bool = False
+
+
+def contradiction(sentence: str, quotes: list[str]) -> tuple[str, str] | None:
+    """(what the sentence says, what the quotes say instead) for the first word the quotes state
+    only with the opposite polarity, or None."""
+    stated = [r for quote in quotes for r in readings(quote)]
+    for claim in readings(sentence):
+        same = [r for r in stated if _same(claim, r)]
+        if same and not any(claim.affirmed & r.affirmed for r in same):
+            return claim.shown, same[0].shown
+    return None
+
+
+def readings(text: str) -> list[Reading]:
+    """Every content word of `text` with its polarity."""
+    tokens = [t.lower().replace("’", "'") for t in TOKEN.findall(text)]
+    prefixes = PREFIXES["no" if detect_language(text) == "no" else "en"]
+    found = []
+    for i, (token, (cue, distance)) in enumerate(zip(tokens, _scope(tokens))):
+        if not token[0].isalpha() or token in STOPWORDS or token in CUES:
+            continue
+        unsure = _before_cue(tokens, i) or distance > NEGATED_WORDS
+        affirmed = {True, False} if unsure else {cue is None}
+        shown = _shown(tokens, cue, i)
+        concept = _concept(token)
+        if concept:
+            name, positive = concept
+            found.append(Reading(name, frozenset(a == positive for a in affirmed), shown, antonym=True))
+            continue
+        base, negated = _unprefixed(token, prefixes)
+        if len(base) >= MIN_BASE:
+            found.append(Reading(base, frozenset(a != negated for a in affirmed), shown))
+    return found
+
+
+def _scope(tokens: list[str]) -> list[tuple[int | None, int]]:
+    """For each token, the position of the negation cue in its clause before it (None: none),
+    and how many content words after the cue it comes (itself included)."""
+    scope, cue, distance = [], None, 0
+    for i, token in enumerate(tokens):
+        if not token[0].isalpha() or token in CLAUSE_END:
+            cue = None
+        elif cue is not None and token not in STOPWORDS:
+            distance += 1
+        scope.append((cue, distance if cue is not None else 0))
+        if token in CUES and (i + 1 == len(tokens) or tokens[i + 1] not in NOT_A_CUE_BEFORE):
+            cue, distance = i, 0
+    return scope
+
+
+def _shown(tokens: list[str], cue: int | None, i: int) -> str:
+    """The word, after its cue when negated: "ikke noe særnorsk", "lack … respect"."""
+    if cue is None:
+        return tokens[i]
+    return " ".join(tokens[cue:i + 1]) if i - cue <= 3 else f"{tokens[cue]} … {tokens[i]}"
+
+
+def _before_cue(tokens: list[str], i: int) -> bool:
+    return i + 1 < len(tokens) and tokens[i + 1] in CUES
+
+
+def _concept(token: str) -> tuple[str, bool] | None:
+    for concept, positive, pattern in POLES:
+        if pattern.fullmatch(token):
+            return concept, positive
+    return None
+
+
+def _unprefixed(token: str, prefixes: tuple[str, ...]) -> tuple[str, bool]:
+    """("kontrollerte", True) for "ukontrollerte": the base and whether a prefix negated it."""
+    for prefix in prefixes:
+        if token.startswith(prefix) and not token.startswith(NOT_A_PREFIX) and len(token) - len(prefix) >= MIN_BASE:
+            return token[len(prefix):], True
+    return token, False
+
+
+def _same(a: Reading, b: Reading) -> bool:
+    """Same concept, or the same word."""
+    if a.antonym or b.antonym:
+        return a.antonym and b.antonym and a.base == b.base
+    return same_word(a.base, b.base)
+
+
+def same_word(a: str, b: str) -> bool:
+    """Same stem, or a long shared run of letters ("kontroll" ~ "controlled", "overdoser" ~ "overdoserisiko")."""
+    if a == b or _stems(a) & _stems(b):
+        return True
+    return longest_common_run(a, b) >= max(MIN_BASE, COGNATE_SHARE * min(len(a), len(b)))
+
+
+def _stems(word: str) -> set[str]:
+    return set(analyse(word)) | set(analyse(word, "english"))
