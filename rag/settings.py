@@ -39,9 +39,10 @@ class Settings:
     chunk_overlap_tokens: int = 50
     # Also embed two-sentence windows of each chunk (sharper dense matches).
     sentence_windows: bool = True
-    # How windows get their vectors: "sentences" (each sentence encoded once, a window adds up
-    # its sentences; a local mean-pooling model) or "encoded" each on its own (rag.index.vectors).
-    window_vectors: str = "sentences"
+    # How windows get their vectors: "encoded" each on its own, or "sentences" (each sentence
+    # encoded once, a window adds up its sentences: a faster build, a little less precise
+    # citations and abstention; a local mean-pooling model). See rag.index.vectors.
+    window_vectors: str = "encoded"
     # "local" (sentence-transformers in this process) or "openai": any OpenAI-compatible
     # /v1/embeddings server (Text Embeddings Inference, vLLM, Ollama, OpenAI); see rag.embedding.hosted.
     embedding_backend: str = "local"

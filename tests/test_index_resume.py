@@ -82,6 +82,6 @@ def test_a_build_reports_documents_counts_and_time_left(tmp_path, settings_facto
     messages: list[str] = []
     build_index(settings, embedder, progress=messages.append)
     chunk_lines = [m for m in messages if m.startswith("embedding chunks of 3 documents: ")]
-    window_lines = [m for m in messages if m.startswith("embedding sentences: ")]
+    window_lines = [m for m in messages if m.startswith("embedding sentence windows: ")]
     assert chunk_lines and chunk_lines[-1].endswith("(100%)") and window_lines[-1].endswith("(100%)")
     assert any(line.endswith(" left") for line in window_lines), window_lines

@@ -30,7 +30,7 @@ def test_token_sums_point_where_the_model_s_own_vectors_point(embedder):
 
 
 def test_a_window_is_the_normalised_sum_of_its_sentences(tmp_path, settings_factory, embedder):
-    settings = settings_factory(corpus_dir=_corpus(tmp_path / "corpus"))
+    settings = settings_factory(corpus_dir=_corpus(tmp_path / "corpus"), window_vectors="sentences")
     build_index(settings, embedder, **QUIET)
     index = load_index(settings.index_dir)
     checked = 0
@@ -47,15 +47,15 @@ def test_a_window_is_the_normalised_sum_of_its_sentences(tmp_path, settings_fact
     assert np.allclose(index.windows.vectors[single[0]], embedder.encode_passages(["En setning alene."])[0], atol=1e-5)
 
 
-def test_encoded_windows_remain_a_choice_and_switching_rebuilds(tmp_path, settings_factory, embedder):
-    settings = settings_factory(corpus_dir=_corpus(tmp_path / "corpus"), window_vectors="encoded")
+def test_encoded_windows_are_the_default_and_switching_rebuilds(tmp_path, settings_factory, embedder):
+    settings = settings_factory(corpus_dir=_corpus(tmp_path / "corpus"))
     build_index(settings, embedder, **QUIET)
     index = load_index(settings.index_dir)
     texts = [index.chunks[row].text[start - index.chunks[row].start:end - index.chunks[row].start]
              for row, (start, end) in zip(index.windows.rows, index.windows.spans)]
     assert np.allclose(index.windows.vectors, embedder.encode_passages(texts), atol=1e-5)
-    report = update_index(settings_factory(corpus_dir=settings.corpus_dir, index_dir=settings.index_dir), embedder,
-                          **QUIET)
+    report = update_index(settings_factory(corpus_dir=settings.corpus_dir, index_dir=settings.index_dir,
+                                           window_vectors="sentences"), embedder, **QUIET)
     assert report.rebuilt and "window_vectors" in report.reason
 
 

@@ -3,9 +3,9 @@
 A mean-pooling model's vector of a text is the mean of its token states. The sum over a
 text's tokens keeps that direction, and sums of consecutive texts add up: the sum over two
 sentences' tokens, each read on its own, stands for the pair. rag.index.vectors gives every
-two-sentence window its vector this way, from sentences encoded once, instead of reading
-each sentence again in both windows it belongs to (on the seeds and NorQuAD: retrieval
-within 0.01 of encoding each window, half of the encoding work).
+two-sentence window its vector this way when `window_vectors = "sentences"`, from sentences
+encoded once, instead of reading each sentence again in both windows it belongs to (on the
+seeds and NorQuAD: retrieval within 0.01 of encoding each window, half of the tokens).
 
 Texts are batched by length (little padding). The sums cover the model's whole input
 (prompt and special tokens included, as its own mean pooling does).

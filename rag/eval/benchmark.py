@@ -52,7 +52,7 @@ def indexing_figures(settings: Settings) -> dict:
 
 def build_profiles() -> list[dict]:
     """Index builds of the seeds and NorQuAD, broken down by step, with windows added up from
-    sentences (the default) and encoded one by one (as before), each in a process of its own."""
+    sentences and encoded one by one (the default), each in a process of its own."""
     from rag.eval.build_profile import build_profile
 
     return [build_profile(suite, mode) for suite in ("seeds", "norquad") for mode in ("sentences", "encoded")]

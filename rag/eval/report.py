@@ -76,7 +76,7 @@ def _builds(builds: list[dict]) -> list[str]:
     steps = [step for step in builds[0]["steps_s"] if any(b["steps_s"].get(step, 0) >= 0.05 for b in builds)]
     lines = ["### Index builds by step (s)", "",
              "Windows from `sentences` (each sentence encoded once, a window adds up its two) or `encoded` "
-             "(each window on its own, as before). Bare encode: one `SentenceTransformer.encode` of the "
+             "(each window on its own, the default). Bare encode: one `SentenceTransformer.encode` of the "
              "corpus's documents (cut at the model's 512 tokens), in the same process after the build.", "",
              "| corpus | windows | documents | chunks | sentence windows | build | " + " | ".join(steps)
              + " | passages/s | peak RSS MB | bare encode | build / bare |",
