@@ -45,37 +45,32 @@ class EmbeddingCheckpoint:
         reports "<what>: done/total (percent), about N left" as it goes."""
         if not keys:
             return np.zeros((0, embedder.dim), dtype=np.float32)
-        done = self.encode_groups(
-            [[key] for key in keys], texts,
-            lambda positions: list(embedder.encode_passages([texts[n] for n in positions], progress=False)[:, None]),
-            progress, what)
+        done = self.encode_with(keys, texts, lambda batch: embedder.encode_passages(batch, progress=False),
+                                progress, what)
         return np.array([done[key] for key in keys], dtype=np.float32)
 
-    def encode_groups(self, keys: list[list[str]], texts: list[str], encode: Callable[[list[int]], list[np.ndarray]],
-                      progress: Callable[[str], None], what: str = "embedding") -> dict[str, np.ndarray]:
-        """key -> vector for every key of every text. `encode` turns positions in `texts` into one
-        (len(keys), dim) array per text: one forward pass can give several vectors (a chunk and its
-        windows). A text is encoded again unless an earlier run saved all of its keys."""
+    def encode_with(self, keys: list[str], texts: list[str], encode: Callable[[list[str]], np.ndarray],
+                    progress: Callable[[str], None], what: str = "embedding") -> dict[str, np.ndarray]:
+        """key -> vector of each text, `encode` turning texts into vectors (the passages' own, or
+        other per-text vectors such as token-state sums); texts saved by an earlier run are reused."""
         done = self._load()
-        missing = [n for n, group in enumerate(keys) if not all(key in done for key in group)]
+        missing = [n for n, key in enumerate(keys) if key not in done]
         if len(missing) < len(keys):
-            progress(f"resuming: {len(keys) - len(missing)} of {len(keys)} texts saved by an interrupted run")
+            progress(f"resuming: {len(keys) - len(missing)} of {len(keys)} vectors saved by an interrupted run")
         meter = EncodeProgress(what, [len(texts[n]) for n in missing], progress)
         for start in range(0, len(missing), SHARD_TEXTS):
             batch = missing[start:start + SHARD_TEXTS]
-            arrays = [array for step in range(0, len(batch), STEP_TEXTS)
-                      for array in self._encode_step(encode, batch[step:step + STEP_TEXTS], texts, meter)]
-            shard_keys = [key for n in batch for key in keys[n]]
-            vectors = np.concatenate(arrays).astype(np.float32)
-            self._save_shard(shard_keys, vectors)
-            done.update(zip(shard_keys, vectors))
+            vectors = np.concatenate([self._encode_step(encode, [texts[n] for n in batch[step:step + STEP_TEXTS]],
+                                                        meter) for step in range(0, len(batch), STEP_TEXTS)])
+            self._save_shard([keys[n] for n in batch], vectors.astype(np.float32))
+            done.update(zip((keys[n] for n in batch), vectors.astype(np.float32)))
         return done
 
     @staticmethod
-    def _encode_step(encode, positions: list[int], texts: list[str], meter: EncodeProgress) -> list[np.ndarray]:
-        arrays = encode(positions)
-        meter.advance([len(texts[n]) for n in positions])
-        return arrays
+    def _encode_step(encode, texts: list[str], meter: EncodeProgress) -> np.ndarray:
+        vectors = encode(texts)
+        meter.advance([len(text) for text in texts])
+        return vectors
 
     def _load(self) -> dict[str, np.ndarray]:
         done: dict[str, np.ndarray] = {}

@@ -67,10 +67,8 @@ def _from_sentences(checkpoint, embedder, chunks, rows, spans, progress) -> np.n
     parts = _window_parts(chunks, rows, spans)
     texts = sorted({text for window in parts for text in window})
     keys = {text: "sentence:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:32] for text in texts}
-    done = checkpoint.encode_groups(
-        [[keys[text]] for text in texts], texts,
-        lambda positions: list(embedder.encode_passage_sums([texts[n] for n in positions])[:, None]),
-        progress, "embedding sentences")
+    done = checkpoint.encode_with([keys[text] for text in texts], texts, embedder.encode_passage_sums, progress,
+                                  "embedding sentences")
     sums = np.array([np.sum([done[keys[text]] for text in window], axis=0) for window in parts], dtype=np.float32)
     return sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12) if len(sums) else sums
 
