@@ -1,6 +1,7 @@
 """Shared fixtures: the seed corpus as loaded documents and chunks."""
 from __future__ import annotations
 
+import copy
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,29 @@ REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
 OPED = "000_3c243a1dc653bf97"
 REPORT = "001_c462c3b4caaabb4f"
+
+# Shortened /proc/cpuinfo of two CPUs: Sapphire Rapids (AMX) and an AVX2-only one.
+AMX_CPUINFO = """processor\t: 0
+vendor_id\t: GenuineIntel
+model name\t: Intel(R) Xeon(R) Platinum 8481C CPU @ 2.70GHz
+flags\t\t: fpu vme sse2 avx2 avx512f avx512_vnni amx_bf16 avx512_fp16 amx_tile amx_int8
+bugs\t\t: spectre_v1
+"""
+PLAIN_CPUINFO = """processor\t: 0
+model name\t: AMD EPYC 7B12
+flags\t\t: fpu vme sse2 avx avx2 fma
+"""
+
+# Two encodings of the same text agree to this cosine: bf16 rounding (embedding_precision) depends
+# on which texts share a batch, by up to 6e-4 an element (cosine >= 0.99999 measured); the
+# vectors of two different passages are far below it.
+SAME_VECTOR_COSINE = 0.9999
+
+
+def same_vectors(a: np.ndarray, b: np.ndarray) -> bool:
+    """True when each row of `a` is the same text's vector as that row of `b` (see SAME_VECTOR_COSINE)."""
+    a, b = np.atleast_2d(a), np.atleast_2d(b)
+    return a.shape == b.shape and bool(np.all(np.sum(a * b, axis=1) >= SAME_VECTOR_COSINE))
 
 
 def clustered_vectors(count: int, dim: int = 32, clusters: int = 200, seed: int = 5) -> np.ndarray:
@@ -58,6 +82,15 @@ def embedder():
     from rag.settings import Settings
 
     return Embedder(Settings.load())
+
+
+@pytest.fixture(scope="session")
+def fp32_embedder(embedder):
+    """The default embedder computing in fp32 whatever the CPU (it shares the loaded model):
+    for tests of exact arithmetic, which bf16's batch-dependent rounding would blur."""
+    fp32 = copy.copy(embedder)
+    fp32.precision = "fp32"
+    return fp32
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import OPED, REPO, SEEDS
+from conftest import OPED, REPO, SEEDS, same_vectors
 from documents import write_html, write_markdown
 
 from rag.answer import Answerer
@@ -70,7 +70,7 @@ def assert_same_index(repaired: Index, clean: Index) -> None:
     assert sorted(c.id for c in repaired.chunks) == sorted(c.id for c in clean.chunks)
     ours, theirs = vectors_by_chunk(repaired), vectors_by_chunk(clean)
     for chunk_id, vector in theirs.items():
-        assert np.allclose(ours[chunk_id], vector, atol=1e-4), chunk_id
+        assert same_vectors(ours[chunk_id], vector), chunk_id
     assert len(repaired.windows.rows) == len(clean.windows.rows)
     assert set(repaired.lexical.vocabulary) == set(clean.lexical.vocabulary)
 

@@ -1,6 +1,6 @@
 """The package layout is the data flow: imports point down it, never up, never in a circle.
 
-    errors <- types, settings, language <- ingest <- embedding <- index <- retrieval
+    errors <- types, settings, language, cpu <- ingest <- embedding <- index <- retrieval
            <- answer <- briefing <- eval, ui <- cli <- `python -m rag`, the `rag` facade
 
 A module may import its own package's modules and anything in a lower layer. Modules that
@@ -16,7 +16,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 LAYERS = (
     ("rag.errors",),
-    ("rag.types", "rag.settings", "rag.language"),
+    ("rag.types", "rag.settings", "rag.language", "rag.cpu"),
     ("rag.ingest",),
     ("rag.embedding",),
     ("rag.index",),

@@ -4,25 +4,15 @@ from __future__ import annotations
 import logging
 
 import pytest
+from conftest import AMX_CPUINFO, PLAIN_CPUINFO
 
 from rag.answer.backends import llamacpp, llamacpp_cpu
 from rag.answer.backends.base import BackendContext, BackendError
 from rag.answer.backends.llama_server import split_arguments
-from rag.answer.backends.llamacpp_cpu import cpu_flags, repacking_decision, weight_repacking
+from rag.answer.backends.llamacpp_cpu import repacking_decision, weight_repacking
+from rag.cpu import cpu_flags
 from rag.errors import SettingsError
 from rag.settings import Settings
-
-# Shortened /proc/cpuinfo of two CPUs: Sapphire Rapids (AMX) and an AVX2-only one.
-AMX_CPUINFO = """processor\t: 0
-vendor_id\t: GenuineIntel
-model name\t: Intel(R) Xeon(R) Platinum 8481C CPU @ 2.70GHz
-flags\t\t: fpu vme sse2 avx2 avx512f avx512_vnni amx_bf16 avx512_fp16 amx_tile amx_int8
-bugs\t\t: spectre_v1
-"""
-PLAIN_CPUINFO = """processor\t: 0
-model name\t: AMD EPYC 7B12
-flags\t\t: fpu vme sse2 avx avx2 fma
-"""
 
 
 def test_cpu_flags_are_read_from_the_flags_line():

@@ -24,12 +24,14 @@ def _unit(vectors):
     return vectors / np.linalg.norm(vectors, axis=-1, keepdims=True)
 
 
-def test_token_sums_point_where_the_model_s_own_vectors_point(embedder):
+def test_token_sums_point_where_the_model_s_own_vectors_point(fp32_embedder):
+    embedder = fp32_embedder  # bf16: tests/test_embedding_precision.py
     texts = ["Politiet mangler tid.", "Health personnel describe long waiting times for treatment."]
     assert np.allclose(_unit(embedder.encode_passage_sums(texts)), embedder.encode_passages(texts), atol=1e-5)
 
 
-def test_a_window_is_the_normalised_sum_of_its_sentences(tmp_path, settings_factory, embedder):
+def test_a_window_is_the_normalised_sum_of_its_sentences(tmp_path, settings_factory, fp32_embedder):
+    embedder = fp32_embedder
     settings = settings_factory(corpus_dir=_corpus(tmp_path / "corpus"), window_vectors="sentences")
     build_index(settings, embedder, **QUIET)
     index = load_index(settings.index_dir)

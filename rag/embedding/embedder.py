@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.embedding.precision import computing_in, resolve_precision
 from rag.embedding.token_sums import encode_token_sums, supports_token_sums
 from rag.settings import BUNDLED_MODEL, Settings
 
@@ -31,6 +32,8 @@ class Embedder:
         self.settings = settings
         self.model_name = settings.embedding_model
         self.batch_size = settings.embedding_batch_size
+        # Resolved now, so that a wrong setting fails before a build starts.
+        self.precision = resolve_precision(settings.embedding_precision)
 
     @cached_property
     def model_id(self) -> str:
@@ -90,10 +93,11 @@ class Embedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         show = len(texts) >= PROGRESS_THRESHOLD if progress is None else progress
-        vectors = self.model.encode(
-            list(texts), batch_size=self.batch_size, normalize_embeddings=True,
-            convert_to_numpy=True, show_progress_bar=show, **self._prompt(kind),
-        )
+        with computing_in(self.precision):
+            vectors = self.model.encode(
+                list(texts), batch_size=self.batch_size, normalize_embeddings=True,
+                convert_to_numpy=True, show_progress_bar=show, **self._prompt(kind),
+            )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     @cached_property
@@ -104,7 +108,8 @@ class Embedder:
     def encode_passage_sums(self, texts: list[str]) -> np.ndarray:
         """Token-state sums of passages (not normalised): sums of consecutive texts add up
         to the sum of the text they form (see rag.embedding.token_sums)."""
-        return encode_token_sums(self.model, texts, self._prefix("passage"), self.batch_size)
+        with computing_in(self.precision):
+            return encode_token_sums(self.model, texts, self._prefix("passage"), self.batch_size)
 
     def count_tokens(self, text: str, kind: str = "passage") -> int:
         """Model tokens (with prompt and special tokens) the model would see for `text`."""

@@ -50,12 +50,16 @@ def indexing_figures(settings: Settings) -> dict:
             **embedding_throughput(settings), **chunking_throughput(settings), "builds": build_profiles()}
 
 
+# (window_vectors, embedding_precision) of the profiled builds: the defaults against fp32 and
+# against windows added up from sentences ("auto" is bf16 on CPUs with AMX-BF16, else fp32).
+BUILD_VARIANTS = (("encoded", "fp32"), ("encoded", "auto"), ("sentences", "auto"))
+
+
 def build_profiles() -> list[dict]:
-    """Index builds of the seeds and NorQuAD, broken down by step, with windows added up from
-    sentences and encoded one by one (the default), each in a process of its own."""
+    """Index builds of the seeds and NorQuAD, broken down by step, each in a process of its own."""
     from rag.eval.build_profile import build_profile
 
-    return [build_profile(suite, mode) for suite in ("seeds", "norquad") for mode in ("sentences", "encoded")]
+    return [build_profile(suite, mode, precision) for suite in ("seeds", "norquad") for mode, precision in BUILD_VARIANTS]
 
 
 def _peak_rss_mb(*args: str) -> int:

@@ -77,12 +77,13 @@ def _builds(builds: list[dict]) -> list[str]:
     lines = ["### Index builds by step (s)", "",
              "Windows from `sentences` (each sentence encoded once, a window adds up its two) or `encoded` "
              "(each window on its own, the default). Bare encode: one `SentenceTransformer.encode` of the "
-             "corpus's documents (cut at the model's 512 tokens), in the same process after the build.", "",
-             "| corpus | windows | documents | chunks | sentence windows | build | " + " | ".join(steps)
+             "corpus's documents (cut at the model's 512 tokens), in fp32, in the same process after the build. "
+             "Precision: what the build's encoder computed in (`embedding_precision`).", "",
+             "| corpus | windows | precision | documents | chunks | sentence windows | build | " + " | ".join(steps)
              + " | passages/s | peak RSS MB | bare encode | build / bare |",
-             "|---|---|---:|---:|---:|---:|" + "---:|" * len(steps) + "---:|---:|---:|---:|"]
+             "|---|---|---|---:|---:|---:|---:|" + "---:|" * len(steps) + "---:|---:|---:|---:|"]
     for b in builds:
-        cells = [b["suite"], b["window_vectors"], b["documents"], b["chunks"], b["windows"], b["build_s"],
+        cells = [b["suite"], b["window_vectors"], b.get("precision", "fp32"), b["documents"], b["chunks"], b["windows"], b["build_s"],
                  *[b["steps_s"].get(step, 0) for step in steps], b["passages_per_s"], b["peak_rss_mb"],
                  b["bare_encode_s"], b["build_vs_bare_encode"]]
         lines.append("| " + " | ".join(str(cell) for cell in cells) + " |")

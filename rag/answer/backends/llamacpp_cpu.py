@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Iterator
 
+from rag.cpu import cpu_flags, read_cpuinfo
 from rag.errors import SettingsError
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,6 @@ log = logging.getLogger(__name__)
 MODES = ("auto", "on", "off")
 # Any of these in /proc/cpuinfo means llama.cpp (built for the host) uses its AMX buffer.
 AMX_FLAGS = frozenset({"amx_tile", "amx_int8", "amx_bf16"})
-CPUINFO = Path("/proc/cpuinfo")
 ISSUE = "https://github.com/ggml-org/llama.cpp/issues/20824"
 
 _logged = False  # the "turned off" notice is logged once per process
@@ -40,23 +39,6 @@ def check_mode(mode: str) -> str:
     if mode not in MODES:
         raise SettingsError(f"setting llamacpp_weight_repacking={mode!r} must be one of {', '.join(MODES)}")
     return mode
-
-
-def cpu_flags(cpuinfo: str) -> set[str]:
-    """The feature flags of the first CPU listed in /proc/cpuinfo text (x86: the `flags` line)."""
-    for line in cpuinfo.splitlines():
-        name, _, value = line.partition(":")
-        if name.strip() == "flags":
-            return set(value.split())
-    return set()
-
-
-def read_cpuinfo(path: Path = CPUINFO) -> str:
-    """/proc/cpuinfo, or "" where there is none (not Linux) or it cannot be read."""
-    try:
-        return path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
 
 
 def repacking_decision(mode: str, cpuinfo: str | None = None) -> tuple[bool, str]:
