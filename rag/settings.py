@@ -48,8 +48,9 @@ class Settings:
     embedding_backend: str = "local"
     # local: a sentence-transformers name or folder; openai: the model name the server knows.
     embedding_model: str = BUNDLED_MODEL
-    # local: "fp32", "bf16", or "auto" (bf16 on CPUs with AMX-BF16 tiles, where it encodes 2.2x
-    # faster with the same vectors to cosine 0.9999; fp32 elsewhere). See rag.embedding.precision.
+    # local: what passages are encoded in, "fp32", "bf16", or "auto" (bf16 on CPUs with AMX-BF16
+    # tiles, where it encodes 2.2x faster with the same vectors to cosine 0.9999; fp32 elsewhere).
+    # Queries and the support check are fp32 always. See rag.embedding.precision.
     embedding_precision: str = "auto"
     # Texts per encoder batch, or per request to an embeddings server.
     embedding_batch_size: int = 16

@@ -169,7 +169,7 @@ def test_an_llm_backend_rewrites_follow_ups_and_a_rambling_rewrite_falls_back(se
 
 
 def test_evidence_mode_attaches_citations_the_model_never_typed(seed_index, embedder):
-    backend = ScriptedBackend("The police say they have limited resources and a broad mandate.")
+    backend = ScriptedBackend("The police say their access to resources affects how they can meet the public.")
     answer = Answerer(Settings.load(), Retriever(seed_index, embedder), backend).ask(
         "What did the police say about lack of resources?")
     prompt = backend.prompts[-1]
@@ -187,6 +187,55 @@ def test_evidence_mode_replaces_an_invented_figure_by_its_quotes(seed_index, emb
     assert "10 billion" not in answer.text and "2024" not in answer.text
     assert any("numbers 10 billion, 2024 are not in source" in notice for notice in answer.notices)
     assert answer.sentences and all(s.support == "supported" for s in answer.sentences)
+
+
+class RecordingBackend(ScriptedBackend):
+    """A scripted backend that records how far each reply was read and whether it was closed."""
+
+    def __init__(self, reply):
+        super().__init__(reply)
+        self.read, self.closed = [], []
+
+    def stream(self, prompt, max_tokens, timeout):
+        self.read.append(0)
+        try:
+            for piece in super().stream(prompt, max_tokens, timeout):
+                self.read[-1] += 1
+                yield piece
+        finally:
+            self.closed.append(self.read[-1] < len(self.reply.split(" ")))
+
+
+POLICE_SAY = "The police say their access to resources affects how they can meet the public."
+
+
+def test_evidence_mode_streams_a_sentence_as_soon_as_it_is_written(seed_index, embedder):
+    backend = RecordingBackend(POLICE_SAY + " They describe too little time for investigation. " * 3)
+    answerer = Answerer(Settings.load(), Retriever(seed_index, embedder), backend)
+    for event in answerer.stream("What did the police say about lack of resources?"):
+        if isinstance(event, TextDelta):
+            break
+    assert event.text.startswith(POLICE_SAY) and "They describe" not in event.text
+    assert backend.read[0] < len(backend.reply.split(" ")), "the first sentence came before the reply ended"
+
+
+def test_evidence_mode_stops_generating_once_a_group_has_its_sentences(seed_index, embedder):
+    backend = RecordingBackend(" ".join([POLICE_SAY] * 6))
+    answer = Answerer(Settings.load(), Retriever(seed_index, embedder), backend).ask(
+        "What did the police say about lack of resources?")
+    assert backend.closed[0], "generation stopped before the model's reply ended"
+    assert answer.text.split("\n\n")[0].count(POLICE_SAY) == 2
+
+
+def test_evidence_mode_keeps_a_supported_sentence_and_quotes_in_place_of_an_invented_one(seed_index, embedder):
+    backend = ScriptedBackend(POLICE_SAY + " The government spent 10 billion kroner on this in 2024.")
+    answer = Answerer(Settings.load(), Retriever(seed_index, embedder), backend).ask(
+        "What did the police say about lack of resources?")
+    written, _, quoted = answer.text.split("\n\n")[0].partition("\n")
+    assert written.startswith(POLICE_SAY) and "10 billion" not in answer.text
+    assert "[1]" in quoted, "the group's quotes, under their lead, follow the written sentence"
+    assert any("10 billion" in notice for notice in answer.notices)
+    assert [s.support for s in answer.sentences if s.text.startswith(POLICE_SAY)] == ["supported"]
 
 
 def test_free_mode_marks_an_invented_figure_and_a_wrong_source_unsupported(seed_index, embedder):

@@ -34,9 +34,13 @@ def test_bf16_vectors_are_the_fp32_vectors(fp32_embedder, seed_chunks):
     bf16 = _bf16(fp32_embedder).encode_passages(texts)
     assert np.abs(fp32 - bf16).max() > 1e-6, "bf16 really computed in bfloat16"
     assert np.sum(fp32 * bf16, axis=1).min() >= 0.999
+
+
+@pytest.mark.slow
+def test_queries_and_the_support_check_compute_in_fp32_whatever_the_setting(fp32_embedder):
+    """Answer-time scores stay exactly what their thresholds were calibrated on."""
     queries = ["what did the police say about lack of resources?", "Hva sa politiet om mangel på ressurser?"]
-    assert np.sum(fp32_embedder.encode_queries(queries) * _bf16(fp32_embedder).encode_queries(queries),
-                  axis=1).min() >= 0.999
+    assert np.array_equal(_bf16(fp32_embedder).encode_queries(queries), fp32_embedder.encode_queries(queries))
 
 
 @pytest.mark.slow

@@ -2,6 +2,7 @@
 similarity, added clauses; and its floors."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from rag.answer.numbers import numbers_in
@@ -113,3 +114,21 @@ def test_detection_on_the_labelled_cases_stays_above_its_floor(checker, seed_ind
     assert figures["test"]["false_flags"] <= FALSE_FLAG_CEILING, figures["test"]
     assert figures["all"]["recall"] >= ALL_CASES_RECALL_FLOOR, figures["all"]
     assert figures["all"]["false_flags"] <= ALL_CASES_FALSE_FLAG_CEILING, figures["all"]
+
+
+def test_the_checker_encodes_each_text_once_and_forgets_the_oldest():
+    from rag.answer.support import RememberedEncoder
+
+    calls = []
+
+    def encode(texts):
+        calls.append(list(texts))
+        return np.array([[len(text), 1.0] for text in texts], dtype=np.float32)
+
+    remembered = RememberedEncoder(encode, size=3)
+    first = remembered(["a", "bb", "a"])
+    assert calls == [["a", "bb"]] and first.tolist() == [[1, 1], [2, 1], [1, 1]]
+    assert remembered(["bb", "ccc"]).tolist() == [[2, 1], [3, 1]] and calls[-1] == ["ccc"]
+    remembered(["dddd"])
+    assert "a" not in remembered.vectors and len(remembered.vectors) == 3
+    assert remembered([]).shape[0] == 0

@@ -31,10 +31,17 @@ class TurnQueue:
         with self._changed:
             self._tickets.append(ticket)
         shown = None
-        while (ahead := self._ahead(ticket)) > 0:
-            if ahead != shown:
-                shown = ahead
-                yield Queued(ahead)
+        while True:
+            with self._changed:
+                ahead = self._tickets.index(ticket)
+                if ahead and ahead == shown:  # shown already: wait for a change (or the poll)
+                    self._changed.wait(self._poll)
+                    continue
+            if not ahead:
+                return
+            # Shown before any wait: a place that lasts less than one poll is still reported.
+            shown = ahead
+            yield Queued(ahead)
 
     def leave(self, ticket: object) -> None:
         """Give up a place or the turn itself; the next in line goes on."""
@@ -42,14 +49,6 @@ class TurnQueue:
             if ticket in self._tickets:
                 self._tickets.remove(ticket)
             self._changed.notify_all()
-
-    def _ahead(self, ticket: object) -> int:
-        with self._changed:
-            ahead = self._tickets.index(ticket)
-            if ahead:
-                self._changed.wait(self._poll)
-                ahead = self._tickets.index(ticket)
-            return ahead
 
     def __len__(self) -> int:
         with self._changed:

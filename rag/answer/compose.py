@@ -5,12 +5,14 @@ followed by its quotes, each with its `[n]`. With a language model each group's 
 to the model alone, and it writes one or two sentences about them; the model never types
 `[n]`: the group's citations are attached to what it wrote. Every written sentence is then
 checked against the quotes (`rag.answer.support`); an unsupported one is replaced by the
-quotes it was written from, and a notice says why. Parts stream as each group is done.
+quotes it was written from, and a notice says why. Each sentence streams as soon as the model
+has finished it and the check has passed it; generation stops once a group has its sentences.
 """
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Iterator
 
 from rag.answer.backends.base import Backend
 from rag.answer.citations import MARKER, answer_sentences
@@ -33,12 +35,13 @@ class ComposedPart:
     text: str
     sentences: list[AnswerSentence] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
+    quoted: bool = False  # the group's quotes under their lead, not written sentences
 
 
 def quoted_part(group: EvidenceGroup, language: str) -> ComposedPart:
     """The offline part: a lead that names the source, then the verbatim quotes."""
     sentences = [AnswerSentence(group.text_of(q), (q.n,)) for q in group.quotes]
-    return ComposedPart(lead(group, language) + "\n" + group.quoted(), sentences)
+    return ComposedPart(lead(group, language) + "\n" + group.quoted(), sentences, quoted=True)
 
 
 class EvidenceWriter:
@@ -48,34 +51,57 @@ class EvidenceWriter:
         self.backend = backend
         self.checker = checker
 
-    def part(self, question: str, group: EvidenceGroup, language: str, deadline: float) -> ComposedPart:
-        """The group's written part; BackendError when the model fails (the caller falls back)."""
+    def pieces(self, question: str, group: EvidenceGroup, language: str, deadline: float) -> Iterator[ComposedPart]:
+        """The group's part in pieces, each as soon as it is ready: every written sentence once the
+        model has finished it and the check passed it; at the first unsupported sentence, the
+        group's quotes under their lead instead of it and anything after it (generation stops).
+
+        BackendError when the model fails; the pieces already yielded stand."""
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise BackendError("no time was left for an answer within llm_timeout")
         quotes = [group.text_of(q) for q in group.quotes]
         prompt = evidence_prompt(question, speaker_name(group), quotes, language)
-        reply = "".join(self.backend.stream(prompt, GROUP_ANSWER_TOKENS, remaining))
-        written = _written_sentences(reply)
+        stream = iter(self.backend.stream(prompt, GROUP_ANSWER_TOKENS, remaining))
+        written = 0
+        try:
+            for text in _finished_sentences(stream):
+                verdict = self.checker.check(text, group.evidence())
+                if not verdict.supported:
+                    replaced = quoted_part(group, language)
+                    replaced.notices.append(REPLACED_NOTICE.format(reason=verdict.reason))
+                    yield replaced
+                    return
+                yield _written_part(text, tuple(group.numbers))
+                written += 1
+                if written == MAX_WRITTEN_SENTENCES:
+                    return
+        finally:
+            if hasattr(stream, "close"):
+                stream.close()  # stops generation: the rest of the reply is not used
         if not written:
             raise BackendError("it returned an empty answer")
-        return self._checked(written, group, language)
-
-    def _checked(self, written: list[str], group: EvidenceGroup, language: str) -> ComposedPart:
-        evidence, numbers = group.evidence(), tuple(group.numbers)
-        markers = "".join(f"[{n}]" for n in numbers)
-        sentences = []
-        for text in written:
-            verdict = self.checker.check(text, evidence)
-            if not verdict.supported:
-                replaced = quoted_part(group, language)
-                replaced.notices.append(REPLACED_NOTICE.format(reason=verdict.reason))
-                return replaced
-            sentences.append(AnswerSentence(f"{text} {markers}", numbers))
-        return ComposedPart(" ".join(s.text for s in sentences), sentences)
 
 
-def _written_sentences(reply: str) -> list[str]:
-    """The model's first sentences, without any markers it typed anyway."""
-    sentences = [MARKER.sub("", s).strip() for s in answer_sentences(reply.strip())]
-    return [s for s in sentences if len(s.split()) >= 3][:MAX_WRITTEN_SENTENCES]
+def _written_part(text: str, numbers: tuple[int, ...]) -> ComposedPart:
+    sentence = AnswerSentence(f"{text} " + "".join(f"[{n}]" for n in numbers), numbers)
+    return ComposedPart(sentence.text, [sentence])
+
+
+def _finished_sentences(stream: Iterator[str]) -> Iterator[str]:
+    """The reply's sentences (without any markers the model typed anyway), each as soon as the
+    next one has begun or the reply has ended; fragments under three words are skipped."""
+    reply, done = "", 0
+    for delta in stream:
+        reply += delta
+        sentences = answer_sentences(reply.strip())
+        yield from _usable(sentences[done:-1])  # the last one may still grow
+        done = max(done, len(sentences) - 1)
+    yield from _usable(answer_sentences(reply.strip())[done:])
+
+
+def _usable(sentences: list[str]) -> Iterator[str]:
+    for sentence in sentences:
+        text = MARKER.sub("", sentence).strip()
+        if len(text.split()) >= 3:
+            yield text

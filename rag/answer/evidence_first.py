@@ -4,7 +4,7 @@ The evidence is the extractive selection of sentence passages; each perspective 
 becomes one part of the answer (`rag.answer.compose`): quoted under a lead offline, or
 written by the model from that group's quotes alone, with citations the code attaches.
 A backend that fails mid-answer hands the remaining groups to the offline composition,
-with a notice; every part streams as soon as it is checked.
+with a notice; every sentence streams as soon as it is checked.
 """
 from __future__ import annotations
 
@@ -25,7 +25,8 @@ FALLBACK_NOTICE = "The {backend} backend failed ({error}); the rest of this answ
 
 
 def generate(answerer: "Answerer", turn: Turn, prompt: Prompt) -> Iterator:
-    """TextDelta per checked part, then Finished; abstains when no passage is worth quoting."""
+    """TextDelta per checked sentence (or group of quotes), then Finished; abstains when no passage
+    is worth quoting."""
     started = time.perf_counter()
     groups = evidence_groups(answerer, turn, prompt)
     if not groups:
@@ -33,15 +34,19 @@ def generate(answerer: "Answerer", turn: Turn, prompt: Prompt) -> Iterator:
         return
     writer = None if answerer.backend is answerer.extractive else EvidenceWriter(answerer.backend, answerer.checker)
     parts, notices, used = [], [], answerer.backend.name
-    for number, group in enumerate(groups):
-        part, failure = _part(writer, turn, group)
-        if failure:
-            notices.append(FALLBACK_NOTICE.format(backend=writer.backend.name, error=failure))
-            writer = None
-            used = answerer.extractive.name if number == 0 else used  # the model wrote nothing at all
-        turn.timings.setdefault("first_sentence", (time.perf_counter() - started) * 1000)
+    for group in groups:
+        part = ComposedPart("")
+        for piece, failure in _pieces(writer, turn, group):
+            if failure:
+                notices.append(FALLBACK_NOTICE.format(backend=writer.backend.name, error=failure))
+                writer = None
+                used = answerer.extractive.name if not parts and not part.text else used  # nothing was written
+            turn.timings.setdefault("first_sentence", (time.perf_counter() - started) * 1000)
+            joint = _joint(part, piece)
+            yield TextDelta(("\n\n" if parts and not part.text else "") + joint + piece.text)
+            part = ComposedPart(part.text + joint + piece.text, part.sentences + piece.sentences,
+                                part.notices + piece.notices)
         parts.append(part)
-        yield TextDelta(("\n\n" if len(parts) > 1 else "") + part.text)
     turn.timings["generate"] = (time.perf_counter() - started) * 1000
     yield Finished(_answer(answerer, turn, prompt, groups, parts, notices, used))
 
@@ -56,14 +61,25 @@ def evidence_groups(answerer: "Answerer", turn: Turn, prompt: Prompt) -> list[Ev
     return group_evidence(picks, answerer.index.documents, answerer.index.perspectives.perspectives, named, mention)
 
 
-def _part(writer: EvidenceWriter | None, turn: Turn, group: EvidenceGroup) -> tuple[ComposedPart, str]:
-    """The group's part, written when there is a writer; (quoted part, reason) when the writer failed."""
+def _pieces(writer: EvidenceWriter | None, turn: Turn, group: EvidenceGroup) -> Iterator[tuple[ComposedPart, str]]:
+    """(piece, "") for each piece of the group's part; the quoted part (with the reason) in place of
+    whatever the writer had not yet written when it failed; the quoted part alone without a writer."""
     if writer is None:
-        return quoted_part(group, turn.language), ""
+        yield quoted_part(group, turn.language), ""
+        return
     try:
-        return writer.part(turn.search_query, group, turn.language, turn.deadline), ""
+        for piece in writer.pieces(turn.search_query, group, turn.language, turn.deadline):
+            yield piece, ""
     except BackendError as error:
-        return quoted_part(group, turn.language), str(error)
+        yield quoted_part(group, turn.language), str(error)
+
+
+def _joint(part: ComposedPart, piece: ComposedPart) -> str:
+    """What joins a piece to its group's part so far: a space after a written sentence, a line
+    break before quotes that follow one."""
+    if not part.text:
+        return ""
+    return "\n" if piece.quoted else " "
 
 
 def _answer(answerer: "Answerer", turn: Turn, prompt: Prompt, groups: list[EvidenceGroup],

@@ -27,7 +27,10 @@ The thresholds are calibrated on the calibration half of the labelled support ca
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from rag.answer.clauses import added_clause
 from rag.answer.coverage import mostly_new
@@ -91,12 +94,36 @@ class SupportConfig:
     perspective: PerspectiveConfig = field(default_factory=PerspectiveConfig)
 
 
+class RememberedEncoder:
+    """An encoder that keeps the vectors of the last texts it encoded. A check compares a group's
+    quotes with each sentence written from them, in several tests: each quote is encoded once."""
+
+    def __init__(self, encode: Encoder, size: int = 4096):
+        self.encode, self.size = encode, size
+        self.vectors: dict[str, np.ndarray] = {}
+        self.lock = threading.Lock()  # the chat checks answers of several users at once
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return self.encode([])
+        with self.lock:
+            known = dict(self.vectors)
+        missing = list(dict.fromkeys(text for text in texts if text not in known))
+        if missing:
+            known.update(zip(missing, self.encode(missing)))
+            with self.lock:
+                self.vectors.update((text, known[text]) for text in missing)
+                for oldest in list(self.vectors)[:max(0, len(self.vectors) - self.size)]:
+                    del self.vectors[oldest]
+        return np.array([known[text] for text in texts], dtype=np.float32)
+
+
 class SupportChecker:
     """Checks answer sentences against the quotes they cite."""
 
     def __init__(self, encode: Encoder, perspectives: PerspectiveTable | None = None,
                  config: SupportConfig = SupportConfig()):
-        self.encode = encode
+        self.encode = RememberedEncoder(encode)
         self.perspectives = perspectives
         self.config = config
 

@@ -82,18 +82,21 @@ class Embedder:
         return {}
 
     def encode_passages(self, texts: list[str], progress: bool | None = None) -> np.ndarray:
-        """Vectors for passages (chunk embedding texts)."""
-        return self._encode(texts, "passage", progress)
+        """Vectors for passages (chunk embedding texts), in the `embedding_precision` (this is
+        where an index build spends its time)."""
+        return self._encode(texts, "passage", progress, self.precision)
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
-        """Vectors for search queries."""
-        return self._encode(texts, "query", progress=False)
+        """Vectors for search queries, and for the answer's sentences and quotes in the support
+        check: in fp32 always. They are a few short texts, where bf16 saves nothing, and fp32
+        keeps every answer-time score exactly what its thresholds were calibrated on."""
+        return self._encode(texts, "query", False, "fp32")
 
-    def _encode(self, texts: list[str], kind: str, progress: bool | None) -> np.ndarray:
+    def _encode(self, texts: list[str], kind: str, progress: bool | None, precision: str) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         show = len(texts) >= PROGRESS_THRESHOLD if progress is None else progress
-        with computing_in(self.precision):
+        with computing_in(precision):
             vectors = self.model.encode(
                 list(texts), batch_size=self.batch_size, normalize_embeddings=True,
                 convert_to_numpy=True, show_progress_bar=show, **self._prompt(kind),

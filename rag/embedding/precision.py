@@ -7,6 +7,11 @@ fp32 ones to cosine 0.9999 (tests/test_embedding_precision.py) and an index buil
 is queried correctly the other. Measured on NorQuAD passages with the bundled model on
 2 cores of such a CPU: encoding 2.2x faster. Elsewhere bfloat16 runs emulated, slower
 than fp32, so "auto" chooses it only where the CPU has AMX-BF16.
+
+It applies to passages, which an index build encodes by the thousand. Queries, and the
+sentences and quotes the support check compares, are encoded in fp32 whatever the setting
+(rag.embedding.embedder): bf16's rounding depends on which texts share a batch, and a
+check calibrated on fp32 scores could flip on a borderline sentence.
 """
 from __future__ import annotations
 

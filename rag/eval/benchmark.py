@@ -144,7 +144,9 @@ def _answer_summary(rows, index, is_relevant, backend: str) -> dict:
     answered = [(a, q) for a, q in answerable if not a.abstained]
     expected = sum(any(is_relevant(ch, q) for ch in index.chunks if ch.id in {c.chunk_id for c in a.citations})
                    for a, q in answered)
-    firsts = [f for _, f, _, _ in rows if f is not None]
+    # Latencies of the answers that say something: an abstention streams no sentence and is fast.
+    firsts = [f for a, f, _, _ in rows if f is not None and not a.abstained]
+    totals = [t for a, _, t, _ in rows if not a.abstained]
     sentences = [s for a, _ in answered for s in a.sentences]
     return {
         "backend": backend, "questions": len(rows), "citations": len(citations),
@@ -162,7 +164,7 @@ def _answer_summary(rows, index, is_relevant, backend: str) -> dict:
         "backend_failures": sum(any(n.startswith(f"The {backend} backend failed") for n in a.notices)
                                 for a, *_ in rows),
         "first_sentence_ms_p50": round(statistics.median(firsts) * 1000, 1) if firsts else None,
-        "answer_ms_p50": round(statistics.median(t for _, _, t, _ in rows) * 1000, 1),
+        "answer_ms_p50": round(statistics.median(totals) * 1000, 1) if totals else None,
     }
 
 
