@@ -86,11 +86,16 @@ def embedder():
 
 @pytest.fixture(scope="session")
 def fp32_embedder(embedder):
-    """The default embedder computing in fp32 whatever the CPU (it shares the loaded model):
-    for tests of exact arithmetic, which bf16's batch-dependent rounding would blur."""
-    fp32 = copy.copy(embedder)
-    fp32.precision = "fp32"
-    return fp32
+    """The default embedder computing in fp32 whatever the CPU: for tests of exact arithmetic,
+    which bf16's batch-dependent rounding would blur."""
+    return encoding_in(embedder, "fp32")
+
+
+def encoding_in(embedder, precision: str):
+    """`embedder` encoding passages in `precision` ("fp32" or "bf16"), sharing its loaded model."""
+    other = copy.copy(embedder)
+    other.precision = precision
+    return other
 
 
 @pytest.fixture(scope="session")

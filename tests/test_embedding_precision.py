@@ -1,11 +1,9 @@
 """The embedder's number format (rag.embedding.precision): bfloat16 on AMX-BF16 CPUs, fp32 elsewhere."""
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 import pytest
-from conftest import AMX_CPUINFO, PLAIN_CPUINFO
+from conftest import AMX_CPUINFO, PLAIN_CPUINFO, encoding_in
 
 from rag.embedding.embedder import Embedder
 from rag.embedding.precision import resolve_precision
@@ -31,7 +29,7 @@ def test_an_unknown_precision_names_the_setting_before_any_model_loads(monkeypat
 def test_bf16_vectors_are_the_fp32_vectors(fp32_embedder, seed_chunks):
     texts = [chunk.embedding_text() for chunk in seed_chunks[:48]]
     fp32 = fp32_embedder.encode_passages(texts)
-    bf16 = _bf16(fp32_embedder).encode_passages(texts)
+    bf16 = encoding_in(fp32_embedder, "bf16").encode_passages(texts)
     assert np.abs(fp32 - bf16).max() > 1e-6, "bf16 really computed in bfloat16"
     assert np.sum(fp32 * bf16, axis=1).min() >= 0.999
 
@@ -40,19 +38,13 @@ def test_bf16_vectors_are_the_fp32_vectors(fp32_embedder, seed_chunks):
 def test_queries_and_the_support_check_compute_in_fp32_whatever_the_setting(fp32_embedder):
     """Answer-time scores stay exactly what their thresholds were calibrated on."""
     queries = ["what did the police say about lack of resources?", "Hva sa politiet om mangel på ressurser?"]
-    assert np.array_equal(_bf16(fp32_embedder).encode_queries(queries), fp32_embedder.encode_queries(queries))
+    assert np.array_equal(encoding_in(fp32_embedder, "bf16").encode_queries(queries), fp32_embedder.encode_queries(queries))
 
 
 @pytest.mark.slow
 def test_bf16_token_sums_point_where_fp32_vectors_point(fp32_embedder):
     texts = ["Politiet mangler tid.", "Health personnel describe long waiting times for treatment."]
-    sums = _bf16(fp32_embedder).encode_passage_sums(texts)
+    sums = encoding_in(fp32_embedder, "bf16").encode_passage_sums(texts)
     sums /= np.linalg.norm(sums, axis=1, keepdims=True)
     assert np.sum(sums * fp32_embedder.encode_passages(texts), axis=1).min() >= 0.999
 
-
-def _bf16(embedder: Embedder) -> Embedder:
-    """`embedder` computing in bf16 on any CPU (emulated where it has no AMX-BF16), same model."""
-    bf16 = copy.copy(embedder)
-    bf16.precision = "bf16"
-    return bf16

@@ -63,10 +63,10 @@ class EvidenceWriter:
         quotes = [group.text_of(q) for q in group.quotes]
         prompt = evidence_prompt(question, speaker_name(group), quotes, language)
         stream = iter(self.backend.stream(prompt, GROUP_ANSWER_TOKENS, remaining))
-        written = 0
+        evidence, written = group.evidence(), 0
         try:
             for text in _finished_sentences(stream):
-                verdict = self.checker.check(text, group.evidence())
+                verdict = self.checker.check(text, evidence)
                 if not verdict.supported:
                     replaced = quoted_part(group, language)
                     replaced.notices.append(REPLACED_NOTICE.format(reason=verdict.reason))

@@ -107,14 +107,14 @@ class RememberedEncoder:
         if not texts:
             return self.encode([])
         with self.lock:
-            known = dict(self.vectors)
+            known = {text: self.vectors[text] for text in texts if text in self.vectors}
         missing = list(dict.fromkeys(text for text in texts if text not in known))
         if missing:
             known.update(zip(missing, self.encode(missing)))
             with self.lock:
                 self.vectors.update((text, known[text]) for text in missing)
-                for oldest in list(self.vectors)[:max(0, len(self.vectors) - self.size)]:
-                    del self.vectors[oldest]
+                while len(self.vectors) > self.size:
+                    del self.vectors[next(iter(self.vectors))]  # the oldest
         return np.array([known[text] for text in texts], dtype=np.float32)
 
 

@@ -126,9 +126,9 @@ ANSWER_COLUMNS = (("questions",), ("citations",), ("citation_validity",), ("expe
 
 def _answers(backends: dict) -> list[str]:
     lines = ["## Answers (seeds suite + unanswerable questions)", "",
+             "Latencies are medians over the questions answered (abstentions excluded).", "",
              "| backend | " + " | ".join(keys[0] for keys in ANSWER_COLUMNS) + " |",
              "|---|" + "---:|" * len(ANSWER_COLUMNS)]
-    lines[1:1] = ["Latencies are medians over the questions answered (abstentions excluded).", ""]
     for name, figures in backends.items():
         cells = [next((str(figures[k]) for k in keys if figures.get(k) is not None), "") for keys in ANSWER_COLUMNS]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
