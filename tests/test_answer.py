@@ -24,13 +24,19 @@ def bench_figures() -> dict:
 
 
 class ScriptedBackend:
-    """A fake LLM that streams canned text (or fails), for pipeline logic."""
+    """A fake LLM that streams canned text (or fails), for pipeline logic: the same reply to every
+    request, or one reply per request from a list (the last one again once they run out)."""
 
     name = "scripted"
     context_window = 8192
 
     def __init__(self, reply="", error=None):
-        self.reply, self.error, self.prompts = reply, error, []
+        self.replies = [reply] if isinstance(reply, str) else list(reply)
+        self.error, self.prompts = error, []
+
+    @property
+    def reply(self) -> str:
+        return self.replies[min(len(self.prompts), len(self.replies)) - 1]
 
     def stream(self, prompt, max_tokens, timeout):
         self.prompts.append(prompt)
@@ -207,6 +213,9 @@ class RecordingBackend(ScriptedBackend):
 
 
 POLICE_SAY = "The police say their access to resources affects how they can meet the public."
+# What the second request's quotes (the police group's other passages) say.
+POLICE_ALSO_SAY = ("The police say many of these people are hard to reach afterwards, which often leads to the case "
+                   "being dropped.")
 
 
 def test_evidence_mode_streams_a_sentence_as_soon_as_it_is_written(seed_index, embedder):
@@ -219,23 +228,54 @@ def test_evidence_mode_streams_a_sentence_as_soon_as_it_is_written(seed_index, e
     assert backend.read[0] < len(backend.reply.split(" ")), "the first sentence came before the reply ended"
 
 
-def test_evidence_mode_stops_generating_once_a_group_has_its_sentences(seed_index, embedder):
-    backend = RecordingBackend(" ".join([POLICE_SAY] * 6))
+def test_evidence_mode_stops_generating_at_the_end_of_each_sentence(seed_index, embedder):
+    backend = RecordingBackend([" ".join([POLICE_SAY] * 6), " ".join([POLICE_ALSO_SAY] * 6)])
     answer = Answerer(Settings.load(), Retriever(seed_index, embedder), backend).ask(
         "What did the police say about lack of resources?")
-    assert backend.closed[0], "generation stopped before the model's reply ended"
-    assert answer.text.split("\n\n")[0].count(POLICE_SAY) == 2
+    assert len(backend.closed) >= 2 and all(backend.closed), "generation stopped before each reply ended"
+    assert answer.text.split("\n\n")[0].startswith(f"{POLICE_SAY} [1] {POLICE_ALSO_SAY} [")
+
+
+def _evidence_of(prompt) -> str:
+    request = prompt.messages[-1]["content"]
+    return request[request.index("<evidence>"):request.index("</evidence>")]
+
+
+def test_evidence_mode_writes_the_first_sentence_from_the_best_passage_alone(seed_index, embedder):
+    """The first request carries only the quotes of the group's best passage (short: the first
+    sentence comes sooner), the second the rest; each sentence cites what it was written from."""
+    backend = ScriptedBackend([POLICE_SAY, POLICE_ALSO_SAY])
+    answer = Answerer(Settings.load(), Retriever(seed_index, embedder), backend).ask(
+        "What did the police say about lack of resources?")
+    first, second = _evidence_of(backend.prompts[0]), _evidence_of(backend.prompts[1])
+    police = [c for c in answer.citations if c.quote in first + second]  # the police group's quotes
+    assert police and not any(c.quote in first and c.quote in second for c in police), "each quote goes once"
+    assert 0 < sum(c.quote in first for c in police) < len(police)
+    written = [s for s in answer.sentences if s.text.startswith("The police say")]
+    assert [s.support for s in written] == ["supported", "supported"]
+    for sentence, evidence in zip(written, (first, second)):
+        cited = {c.n for c in police if c.quote in evidence}
+        assert set(sentence.citations) == cited
 
 
 def test_evidence_mode_keeps_a_supported_sentence_and_quotes_in_place_of_an_invented_one(seed_index, embedder):
-    backend = ScriptedBackend(POLICE_SAY + " The government spent 10 billion kroner on this in 2024.")
+    backend = ScriptedBackend([POLICE_SAY, "The government spent 10 billion kroner on this in 2024."])
     answer = Answerer(Settings.load(), Retriever(seed_index, embedder), backend).ask(
         "What did the police say about lack of resources?")
     written, _, quoted = answer.text.split("\n\n")[0].partition("\n")
     assert written.startswith(POLICE_SAY) and "10 billion" not in answer.text
-    assert "[1]" in quoted, "the group's quotes, under their lead, follow the written sentence"
+    quotes_read = _evidence_of(backend.prompts[1]).splitlines()[1:]
+    assert quoted.count("[") == len(quotes_read), "the quotes it was written from, under their lead, follow"
     assert any("10 billion" in notice for notice in answer.notices)
     assert [s.support for s in answer.sentences if s.text.startswith(POLICE_SAY)] == ["supported"]
+
+
+def test_evidence_mode_quotes_in_place_of_a_sentence_cut_off_at_the_token_limit(seed_index, embedder):
+    backend = ScriptedBackend("The police say their access to resources affects how they can meet the public and")
+    answer = Answerer(Settings.load(), Retriever(seed_index, embedder), backend).ask(
+        "What did the police say about lack of resources?")
+    assert "meet the public and" not in answer.text and answer.citations
+    assert any("cut off" in notice for notice in answer.notices)
 
 
 def test_free_mode_marks_an_invented_figure_and_a_wrong_source_unsupported(seed_index, embedder):

@@ -98,3 +98,13 @@ def test_seeds_recall_at_5_stays_within_003_of_the_measured_figure(seed_index, r
     measured = json.loads(results.read_text())["retrieval"]["seeds"]["hybrid"]["all"]["recall@5"]
     figures = evaluate(load_suite("seeds"), seed_index, retriever)
     assert figures["all"]["recall@5"] >= measured - 0.03, (figures["all"], measured)
+
+
+def test_a_retriever_runs_numpys_blas_on_one_thread(retriever):
+    """OpenBLAS threads left spinning after a search's small products took the cores from the
+    next query's embedding (NorQuAD p50 148 ms instead of 34): a retriever turns them off."""
+    from threadpoolctl import threadpool_info
+
+    retriever.search("Hva er LAR?")
+    blas = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
+    assert blas and all(pool["num_threads"] == 1 for pool in blas)

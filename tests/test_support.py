@@ -117,7 +117,7 @@ def test_detection_on_the_labelled_cases_stays_above_its_floor(checker, seed_ind
 
 
 def test_the_checker_encodes_each_text_once_and_forgets_the_oldest():
-    from rag.answer.support import RememberedEncoder
+    from rag.embedding.remembered import RememberedEncoder
 
     calls = []
 

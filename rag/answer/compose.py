@@ -1,12 +1,14 @@
-"""Evidence-first answers: per perspective, a written sentence (or a lead) with citations the code attaches.
+"""Evidence-first answers: per perspective, written sentences (or a lead) with citations the code attaches.
 
 Offline (`extractive`) each group becomes a lead line that names the source and perspective,
-followed by its quotes, each with its `[n]`. With a language model each group's quotes go
-to the model alone, and it writes one or two sentences about them; the model never types
-`[n]`: the group's citations are attached to what it wrote. Every written sentence is then
-checked against the quotes (`rag.answer.support`); an unsupported one is replaced by the
-quotes it was written from, and a notice says why. Each sentence streams as soon as the model
-has finished it and the check has passed it; generation stops once a group has its sentences.
+followed by its quotes, each with its `[n]`. With a language model each group is written as
+one sentence per part (`writing_parts`): first the quotes of its best passage, then the rest.
+The model sees only that part's quotes and never types `[n]`: the part's citations are
+attached to what it wrote. Short requests put the first sentence on screen sooner (the model
+reads ~70 tokens/s on 2 cores, and a group's quotes run to 300 tokens), and each sentence
+cites exactly the quotes it was written from. Every written sentence is checked against those
+quotes (`rag.answer.support`); an unsupported one is replaced by them, under the group's lead,
+and a notice says why. Generation stops at the end of the first sentence.
 """
 from __future__ import annotations
 
@@ -18,13 +20,12 @@ from rag.answer.backends.base import Backend
 from rag.answer.citations import MARKER, answer_sentences
 from rag.answer.evidence import EvidenceGroup, lead, speaker_name
 from rag.answer.prompt import evidence_prompt
-from rag.answer.support import SupportChecker
+from rag.answer.support import QUOTE_MARKS, UNSUPPORTED, SupportChecker, Verdict
 from rag.errors import BackendError
 from rag.types import AnswerSentence
 
-# Tokens a group's one or two sentences may take (a sentence is ~25-40 tokens).
-GROUP_ANSWER_TOKENS = 120
-MAX_WRITTEN_SENTENCES = 2
+# Tokens one written sentence may take (a sentence is ~25-40 tokens; Norwegian takes more).
+SENTENCE_TOKENS = 80
 REPLACED_NOTICE = "A written sentence was replaced by the quotes it was written from: {reason}."
 
 
@@ -35,7 +36,7 @@ class ComposedPart:
     text: str
     sentences: list[AnswerSentence] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
-    quoted: bool = False  # the group's quotes under their lead, not written sentences
+    quoted: bool = False  # ends with quotes under their lead, not with a written sentence
 
 
 def quoted_part(group: EvidenceGroup, language: str) -> ComposedPart:
@@ -44,43 +45,53 @@ def quoted_part(group: EvidenceGroup, language: str) -> ComposedPart:
     return ComposedPart(lead(group, language) + "\n" + group.quoted(), sentences, quoted=True)
 
 
+def writing_parts(group: EvidenceGroup) -> list[EvidenceGroup]:
+    """What a model writes a group from, one sentence each: the quotes of the group's best passage
+    (a short request: the first sentence comes soon), then the group's other quotes (if any).
+
+    Not the best single quote: given one quote, the model translates all of it, and the longer
+    sentence costs more than the shorter request saves (first sentence 6.3 s against 5.1 s)."""
+    best = min(q.pick for q in group.quotes)
+    rest = [q for q in group.quotes if q.pick != best]
+    first = group.with_quotes([q for q in group.quotes if q.pick == best])
+    return [first, group.with_quotes(rest)] if rest else [first]
+
+
 class EvidenceWriter:
-    """Writes each group's sentences with a language model, checked against the group's quotes."""
+    """Writes sentences with a language model, each checked against the quotes it was written from."""
 
     def __init__(self, backend: Backend, checker: SupportChecker):
         self.backend = backend
         self.checker = checker
 
-    def pieces(self, question: str, group: EvidenceGroup, language: str, deadline: float) -> Iterator[ComposedPart]:
-        """The group's part in pieces, each as soon as it is ready: every written sentence once the
-        model has finished it and the check passed it; at the first unsupported sentence, the
-        group's quotes under their lead instead of it and anything after it (generation stops).
-
-        BackendError when the model fails; the pieces already yielded stand."""
+    def write(self, question: str, part: EvidenceGroup, language: str, deadline: float) -> ComposedPart:
+        """One sentence about the part's quotes, citing them; the quotes under their lead in its place
+        (with a notice) when the check rejects it. BackendError when the model fails or writes nothing."""
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise BackendError("no time was left for an answer within llm_timeout")
-        quotes = [group.text_of(q) for q in group.quotes]
-        prompt = evidence_prompt(question, speaker_name(group), quotes, language)
-        stream = iter(self.backend.stream(prompt, GROUP_ANSWER_TOKENS, remaining))
-        evidence, written = group.evidence(), 0
+        quotes = [part.text_of(q) for q in part.quotes]
+        prompt = evidence_prompt(question, speaker_name(part), quotes, language)
+        stream = iter(self.backend.stream(prompt, SENTENCE_TOKENS, remaining))
         try:
-            for text in _finished_sentences(stream):
-                verdict = self.checker.check(text, evidence)
-                if not verdict.supported:
-                    replaced = quoted_part(group, language)
-                    replaced.notices.append(REPLACED_NOTICE.format(reason=verdict.reason))
-                    yield replaced
-                    return
-                yield _written_part(text, tuple(group.numbers))
-                written += 1
-                if written == MAX_WRITTEN_SENTENCES:
-                    return
+            text = next(_finished_sentences(stream), None)
         finally:
             if hasattr(stream, "close"):
                 stream.close()  # stops generation: the rest of the reply is not used
-        if not written:
+        if text is None:
             raise BackendError("it returned an empty answer")
+        verdict = self.checker.check(text, part.evidence()) if _ends(text) else \
+            Verdict(UNSUPPORTED, f"the sentence was cut off at {SENTENCE_TOKENS} tokens")
+        if not verdict.supported:
+            replaced = quoted_part(part, language)
+            replaced.notices.append(REPLACED_NOTICE.format(reason=verdict.reason))
+            return replaced
+        return _written_part(text, tuple(part.numbers))
+
+
+def _ends(sentence: str) -> bool:
+    """True when the sentence has its closing punctuation (a reply cut off at the token limit has not)."""
+    return sentence.rstrip(QUOTE_MARKS + ")").endswith((".", "!", "?", "…"))
 
 
 def _written_part(text: str, numbers: tuple[int, ...]) -> ComposedPart:

@@ -8,7 +8,7 @@ support check needs, and the lead line that names the source in the question's l
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rag.answer.extractive import Candidate, claim_spans
 from rag.answer.support import Evidence
@@ -29,6 +29,7 @@ class Quote:
     n: int
     start: int
     end: int
+    pick: int = 0  # rank of the selected passage it was cut from (0: the best of the answer)
 
 
 @dataclass
@@ -45,6 +46,10 @@ class EvidenceGroup:
     def numbers(self) -> list[int]:
         """The source numbers this group cites, in order."""
         return list(dict.fromkeys(q.n for q in self.quotes))
+
+    def with_quotes(self, quotes: list[Quote]) -> "EvidenceGroup":
+        """The same perspective with only `quotes` (in document order)."""
+        return replace(self, quotes=sorted(quotes, key=lambda q: q.start))
 
     def text_of(self, quote: Quote) -> str:
         """The quoted sentence, verbatim."""
@@ -84,14 +89,14 @@ def group_evidence(picks: list[Candidate], documents: dict[str, Document], persp
                    named: Perspective | None = None, mention: str = "") -> list[EvidenceGroup]:
     """The picked passages grouped by perspective, best group first (the named one, if it has any)."""
     groups: dict[tuple, EvidenceGroup] = {}
-    for pick in picks:
+    for rank, pick in enumerate(picks):
         chunk = pick.source.chunk
         owner = perspective_of(chunk, perspectives)
         key = (chunk.doc_id, owner.section_prefix if owner else chunk.section_path)
         if key not in groups:
             groups[key] = EvidenceGroup(documents[chunk.doc_id], owner, chunk.section_path, [],
                                         mention if owner is not None and owner == named else "")
-        groups[key].quotes += [Quote(pick.source.n, s, e) for s, e in claim_spans(pick.source, pick.start, pick.end)]
+        groups[key].quotes += [Quote(pick.source.n, s, e, rank) for s, e in claim_spans(pick.source, pick.start, pick.end)]
     ordered = list(groups.values())
     ordered.sort(key=lambda g: g.perspective is None or g.perspective != named)  # stable: best first otherwise
     for group in ordered:
@@ -117,13 +122,15 @@ def lead(group: EvidenceGroup, language: str) -> str:
 
 
 def speaker_name(group: EvidenceGroup) -> str:
-    """Who the group is, for a prompt: the perspective's label (and how the question named it)."""
+    """Who the group is, for a prompt: the perspective's label (and how the question named it).
+    A speaker group goes without its document's title: every token of a request costs the
+    local model ~15 ms before it writes a word, and the title tells it nothing of who speaks."""
     if group.perspective is None:
         return f"the document «{_short(group.document.title)}»"
     authors = group.document.meta.get("authors") or []
     if not group.perspective.section_prefix and authors:
         return f"{_joined(authors, 'and')}, authors of «{_short(group.document.title)}»"
-    return f"{_speaker(group, 'en')}, in «{_short(group.document.title)}»"
+    return _speaker(group, "en")
 
 
 def _speaker(group: EvidenceGroup, language: str) -> str:

@@ -2,9 +2,9 @@
 
 The evidence is the extractive selection of sentence passages; each perspective group
 becomes one part of the answer (`rag.answer.compose`): quoted under a lead offline, or
-written by the model from that group's quotes alone, with citations the code attaches.
-A backend that fails mid-answer hands the remaining groups to the offline composition,
-with a notice; every sentence streams as soon as it is checked.
+written by the model, a sentence at a time from a few of the group's quotes, with citations
+the code attaches. A backend that fails mid-answer hands the quotes not yet written about to
+the offline composition, with a notice; every sentence streams as soon as it is checked.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import time
 from typing import TYPE_CHECKING, Iterator
 
 from rag.answer.backends.base import BackendError, Prompt
-from rag.answer.compose import ComposedPart, EvidenceWriter, quoted_part
+from rag.answer.compose import ComposedPart, EvidenceWriter, quoted_part, writing_parts
 from rag.answer.events import Finished, TextDelta, Turn
 from rag.answer.evidence import EvidenceGroup, group_evidence
 from rag.language import detect_language
@@ -45,7 +45,7 @@ def generate(answerer: "Answerer", turn: Turn, prompt: Prompt) -> Iterator:
             joint = _joint(part, piece)
             yield TextDelta(("\n\n" if parts and not part.text else "") + joint + piece.text)
             part = ComposedPart(part.text + joint + piece.text, part.sentences + piece.sentences,
-                                part.notices + piece.notices)
+                                part.notices + piece.notices, piece.quoted)
         parts.append(part)
     turn.timings["generate"] = (time.perf_counter() - started) * 1000
     yield Finished(_answer(answerer, turn, prompt, groups, parts, notices, used))
@@ -62,24 +62,28 @@ def evidence_groups(answerer: "Answerer", turn: Turn, prompt: Prompt) -> list[Ev
 
 
 def _pieces(writer: EvidenceWriter | None, turn: Turn, group: EvidenceGroup) -> Iterator[tuple[ComposedPart, str]]:
-    """(piece, "") for each piece of the group's part; the quoted part (with the reason) in place of
-    whatever the writer had not yet written when it failed; the quoted part alone without a writer."""
+    """(piece, "") for each piece of the group's part: a written sentence per writing part; when the
+    writer fails, the quotes it had not yet written about, with the reason; without a writer, the
+    group's quotes."""
     if writer is None:
         yield quoted_part(group, turn.language), ""
         return
-    try:
-        for piece in writer.pieces(turn.search_query, group, turn.language, turn.deadline):
-            yield piece, ""
-    except BackendError as error:
-        yield quoted_part(group, turn.language), str(error)
+    parts = writing_parts(group)
+    for done, part in enumerate(parts):
+        try:
+            yield writer.write(turn.search_query, part, turn.language, turn.deadline), ""
+        except BackendError as error:
+            unwritten = group.with_quotes([q for rest in parts[done:] for q in rest.quotes])
+            yield quoted_part(unwritten, turn.language), str(error)
+            return
 
 
 def _joint(part: ComposedPart, piece: ComposedPart) -> str:
-    """What joins a piece to its group's part so far: a space after a written sentence, a line
-    break before quotes that follow one."""
+    """What joins a piece to its group's part so far: a space between written sentences, a line
+    break between a written sentence and quotes under a lead."""
     if not part.text:
         return ""
-    return "\n" if piece.quoted else " "
+    return "\n" if piece.quoted or part.quoted else " "
 
 
 def _answer(answerer: "Answerer", turn: Turn, prompt: Prompt, groups: list[EvidenceGroup],

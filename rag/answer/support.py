@@ -27,15 +27,13 @@ The thresholds are calibrated on the calibration half of the labelled support ca
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass, field
-
-import numpy as np
 
 from rag.answer.clauses import added_clause
 from rag.answer.coverage import mostly_new
 from rag.answer.numbers import describe, numbers_in
 from rag.answer.polarity import contradiction
+from rag.embedding.remembered import RememberedEncoder
 from rag.index.lexical import STOPWORDS, analyse
 from rag.index.perspectives import Encoder, PerspectiveTable
 from rag.language import detect_language
@@ -92,30 +90,6 @@ class SupportConfig:
     # Also flag a sentence without negation whose quotes all negate ("little or no waiting time").
     negation_both_ways: bool = True
     perspective: PerspectiveConfig = field(default_factory=PerspectiveConfig)
-
-
-class RememberedEncoder:
-    """An encoder that keeps the vectors of the last texts it encoded. A check compares a group's
-    quotes with each sentence written from them, in several tests: each quote is encoded once."""
-
-    def __init__(self, encode: Encoder, size: int = 4096):
-        self.encode, self.size = encode, size
-        self.vectors: dict[str, np.ndarray] = {}
-        self.lock = threading.Lock()  # the chat checks answers of several users at once
-
-    def __call__(self, texts: list[str]) -> np.ndarray:
-        if not texts:
-            return self.encode([])
-        with self.lock:
-            known = {text: self.vectors[text] for text in texts if text in self.vectors}
-        missing = list(dict.fromkeys(text for text in texts if text not in known))
-        if missing:
-            known.update(zip(missing, self.encode(missing)))
-            with self.lock:
-                self.vectors.update((text, known[text]) for text in missing)
-                while len(self.vectors) > self.size:
-                    del self.vectors[next(iter(self.vectors))]  # the oldest
-        return np.array([known[text] for text in texts], dtype=np.float32)
 
 
 class SupportChecker:

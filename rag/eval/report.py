@@ -132,6 +132,14 @@ def _answers(backends: dict) -> list[str]:
     for name, figures in backends.items():
         cells = [next((str(figures[k]) for k in keys if figures.get(k) is not None), "") for keys in ANSWER_COLUMNS]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines.append("")
+    for name, figures in backends.items():
+        same = figures.get("extractive_same_questions")
+        if same:
+            lines.append(f"- On the {figures['questions']} questions of the {name} run, the extractive backend "
+                         f"cites the expected passage in {same['expected_chunk_cited']} of its answers "
+                         f"({same['answerable_abstained']} answerable questions abstained; unanswerable "
+                         f"abstained {same['unanswerable_abstained']}).")
     return lines + [""]
 
 

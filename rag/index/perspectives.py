@@ -18,10 +18,11 @@ import json
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Iterable
 
 import numpy as np
 
+from rag.embedding.remembered import Encoder
 from rag.index.lexical import analyse
 from rag.types import Chunk, Citation, Document, Filters
 
@@ -37,8 +38,6 @@ MAX_FORMS = 6
 AUTHOR_ROLES = ("the authors", "forfatterne")
 MAX_ENDING = 3  # characters an inflection adds to a label (-et, -ene, -ets)
 
-# Embeds short texts as queries: list[str] -> (n, dim) normalised vectors.
-Encoder = Callable[[list[str]], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -152,11 +151,10 @@ class PerspectiveTable:
 
     def similarities(self, span_vectors: np.ndarray) -> np.ndarray:
         """(spans, perspectives): each span's best cosine with any form of each perspective."""
-        scores = np.full((len(span_vectors), len(self.perspectives)), -1.0, np.float32)
+        scores = np.full((len(span_vectors), len(self.perspectives)), -np.inf, np.float32)
         if len(self.owners):
-            by_form = span_vectors @ self.vectors.T
-            for n in range(len(self.perspectives)):
-                mine = self.owners == n
-                if mine.any():
-                    scores[:, n] = by_form[:, mine].max(axis=1)
+            by_form = (span_vectors @ self.vectors.T).astype(np.float32)
+            spans = np.arange(len(span_vectors))[:, None]
+            np.maximum.at(scores, (spans, self.owners[None, :]), by_form)  # each perspective's best form
+        scores[np.isneginf(scores)] = -1.0  # a perspective without forms
         return scores

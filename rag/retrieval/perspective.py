@@ -80,8 +80,10 @@ def named_perspectives(text: str, table: PerspectiveTable, encode: Encoder,
     if not config.enabled or not spans or not table.perspectives:
         return []
     scores = table.similarities(encode([span for _, span in spans]))
-    named = sorted((spans[i][0], -float(scores[i, n]), n, spans[i][1]) for i in range(len(spans))
-                   for n in range(scores.shape[1]) if _names(spans[i][1], table.perspectives[n], scores[i], n, config))
+    # Only pairs close enough to pass either test are looked at: a corpus has hundreds of perspectives.
+    close = zip(*np.nonzero(scores >= min(config.threshold, config.cognate_threshold)))
+    named = sorted((spans[i][0], -float(scores[i, n]), int(n), spans[i][1]) for i, n in close
+                   if _names(spans[i][1], table.perspectives[n], scores[i], n, config))
     first: dict[int, int] = {}
     best: dict[int, tuple[float, str]] = {}
     for start, negative_score, n, span in named:

@@ -12,7 +12,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from rag.cpu import single_threaded_blas
 from rag.embedding import AnyEmbedder
+from rag.embedding.remembered import RememberedEncoder
 from rag.index.loaded import Index, check_embedding, check_query_dim
 from rag.retrieval.passages import Passage, scored_passages
 from rag.retrieval.perspective import Mention, PerspectiveConfig, named_perspective, promote
@@ -61,9 +63,12 @@ class Retriever:
         if config.fusion not in ("rrf", "weighted"):
             raise ValueError(f"unknown fusion {config.fusion!r}; use rrf or weighted")
         check_embedding(index.manifest, embedder.model_name)
+        single_threaded_blas()
         self.index = index
         self.embedder = embedder
         self.config = config
+        # A question's short spans ("What did", "the police") recur from one question to the next.
+        self._span_encoder = RememberedEncoder(embedder.encode_queries)
 
     def search(self, query: str, k: int = 10, filters: Filters = Filters()) -> SearchResult:
         """The k best chunks for `query`; those of a perspective the query names come first."""
@@ -101,7 +106,7 @@ class Retriever:
         """The perspective the query names, unless the caller already narrowed the search."""
         if self.config.method not in ("hybrid", "windows") or filters.section_prefix:
             return None
-        named = named_perspective(query, self.index.perspectives, self.embedder.encode_queries,
+        named = named_perspective(query, self.index.perspectives, self._span_encoder,
                                   self.config.perspective)
         if named is None or (filters.doc_ids and named.perspective.doc_id not in filters.doc_ids):
             return None
