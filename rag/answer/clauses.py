@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import re
 
+from rag.embedding.remembered import Encoder
 from rag.index.lexical import STOPWORDS
-from rag.index.perspectives import Encoder
 
 # After a comma, semicolon, colon or dash, or before a conjunction that starts a clause.
 BREAK = re.compile(r"(?<=[,;:–—])\s+|\s+(?=(?:and|but|because|which|while|whereas|so|og|men|fordi|derfor|mens|"

@@ -33,9 +33,9 @@ from rag.answer.clauses import added_clause
 from rag.answer.coverage import mostly_new
 from rag.answer.numbers import describe, numbers_in
 from rag.answer.polarity import contradiction
-from rag.embedding.remembered import RememberedEncoder
+from rag.embedding.remembered import Encoder, RememberedEncoder
 from rag.index.lexical import STOPWORDS, analyse
-from rag.index.perspectives import Encoder, PerspectiveTable
+from rag.index.perspectives import PerspectiveTable
 from rag.language import detect_language
 from rag.retrieval.perspective import PerspectiveConfig, named_perspectives
 

@@ -153,7 +153,7 @@ class PerspectiveTable:
         """(spans, perspectives): each span's best cosine with any form of each perspective."""
         scores = np.full((len(span_vectors), len(self.perspectives)), -np.inf, np.float32)
         if len(self.owners):
-            by_form = (span_vectors @ self.vectors.T).astype(np.float32)
+            by_form = span_vectors @ self.vectors.T
             spans = np.arange(len(span_vectors))[:, None]
             np.maximum.at(scores, (spans, self.owners[None, :]), by_form)  # each perspective's best form
         scores[np.isneginf(scores)] = -1.0  # a perspective without forms

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rag.embedding.remembered import Encoder
 from rag.index.lexical import STOPWORDS
-from rag.index.perspectives import WORD, Encoder, Perspective, PerspectiveTable
+from rag.index.perspectives import WORD, Perspective, PerspectiveTable
 from rag.types import Hit
 
 # Two words name a group ("health personnel"); three cost a third more embedding for no gain on the seeds.
