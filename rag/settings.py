@@ -52,8 +52,11 @@ class Settings:
     # tiles, where it encodes 2.2x faster with the same vectors to cosine 0.9999; fp32 elsewhere).
     # Queries and the support check are fp32 always. See rag.embedding.precision.
     embedding_precision: str = "auto"
-    # Texts per encoder batch, or per request to an embeddings server.
+    # Texts per request to an embeddings server (embedding_backend = "openai").
     embedding_batch_size: int = 16
+    # local: tokens per encoder batch (texts x the longest one's tokens); short texts go in larger
+    # batches, which keep the cores busier. See rag.embedding.batching.
+    embedding_batch_tokens: int = 4096
     embedding_base_url: str = "https://api.openai.com/v1"
     # The key is only ever read from this environment variable. Not OPENAI_API_KEY by default:
     # an embeddings server on another host must not receive the chat backend's key unasked.

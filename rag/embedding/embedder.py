@@ -14,7 +14,9 @@ from functools import cached_property
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
+from rag.embedding.batching import check_batch_tokens, token_batches
 from rag.embedding.precision import computing_in, resolve_precision
 from rag.embedding.token_sums import encode_token_sums, supports_token_sums
 from rag.settings import BUNDLED_MODEL, Settings
@@ -31,7 +33,7 @@ class Embedder:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.model_name = settings.embedding_model
-        self.batch_size = settings.embedding_batch_size
+        self.batch_tokens = check_batch_tokens(settings.embedding_batch_tokens)
         # Resolved now, so that a wrong setting fails before a build starts.
         self.precision = resolve_precision(settings.embedding_precision)
 
@@ -96,12 +98,23 @@ class Embedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         show = len(texts) >= PROGRESS_THRESHOLD if progress is None else progress
-        with computing_in(precision):
-            vectors = self.model.encode(
-                list(texts), batch_size=self.batch_size, normalize_embeddings=True,
-                convert_to_numpy=True, show_progress_bar=show, **self._prompt(kind),
-            )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+        vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
+        # One text (a search's query) is one batch: counting its tokens would only add time.
+        batches = token_batches(self.token_counts(texts, kind), self.batch_tokens) if len(texts) > 1 else [[0]]
+        with computing_in(precision), tqdm(total=len(texts), desc="Embedding", disable=not show) as bar:
+            for batch in batches:
+                vectors[batch] = self.model.encode([texts[n] for n in batch], batch_size=len(batch),
+                                                   normalize_embeddings=True, convert_to_numpy=True,
+                                                   show_progress_bar=False, **self._prompt(kind))
+                bar.update(len(batch))
+        return vectors
+
+    def token_counts(self, texts: list[str], kind: str = "passage") -> list[int]:
+        """Model tokens of each text as the model reads it: with its prompt, cut at the input limit."""
+        prefix = self._prefix(kind)
+        encoded = self.model.tokenizer([prefix + text for text in texts], truncation=True,
+                                       max_length=self.max_seq_length)
+        return [len(ids) for ids in encoded["input_ids"]]
 
     @cached_property
     def sums_tokens(self) -> bool:
@@ -112,7 +125,8 @@ class Embedder:
         """Token-state sums of passages (not normalised): sums of consecutive texts add up
         to the sum of the text they form (see rag.embedding.token_sums)."""
         with computing_in(self.precision):
-            return encode_token_sums(self.model, texts, self._prefix("passage"), self.batch_size)
+            return encode_token_sums(self.model, texts, self._prefix("passage"),
+                                     token_batches(self.token_counts(texts), self.batch_tokens))
 
     def count_tokens(self, text: str, kind: str = "passage") -> int:
         """Model tokens (with prompt and special tokens) the model would see for `text`."""

@@ -7,7 +7,7 @@ two-sentence window its vector this way when `window_vectors = "sentences"`, fro
 encoded once, instead of reading each sentence again in both windows it belongs to (on the
 seeds and NorQuAD: retrieval within 0.01 of encoding each window, half of the tokens).
 
-Texts are batched by length (little padding). The sums cover the model's whole input
+Texts are encoded in the batches the caller gives (by length: little padding). The sums cover the model's whole input
 (prompt and special tokens included, as its own mean pooling does).
 """
 from __future__ import annotations
@@ -26,15 +26,14 @@ def supports_token_sums(model) -> bool:
             and all(type(extra).__name__ == "Normalize" for extra in modules[2:]))
 
 
-def encode_token_sums(model, texts: list[str], prefix: str, batch_size: int) -> np.ndarray:
-    """(len(texts), dim) sums of the token states of each `prefix + text`."""
+def encode_token_sums(model, texts: list[str], prefix: str, batches: list[list[int]]) -> np.ndarray:
+    """(len(texts), dim) sums of the token states of each `prefix + text`, encoded in `batches`
+    (lists of indices into `texts`, e.g. rag.embedding.batching.token_batches)."""
     import torch
 
     transformer = model[0]
-    order = sorted(range(len(texts)), key=lambda n: len(texts[n]), reverse=True)
     sums = np.zeros((len(texts), transformer.auto_model.config.hidden_size), dtype=np.float32)
-    for start in range(0, len(order), batch_size):
-        batch = order[start:start + batch_size]
+    for batch in batches:
         encoded = transformer.tokenizer([prefix + texts[n] for n in batch], padding=True, truncation=True,
                                         max_length=transformer.max_seq_length, return_tensors="pt")
         with torch.inference_mode():

@@ -71,6 +71,7 @@ def _peak_rss_mb(*args: str) -> int:
 def embedding_throughput(settings: Settings) -> dict:
     """Chunks/s of the indexing pipeline's embedder vs a bare SentenceTransformer.encode loop."""
     from rag.embedding.embedder import Embedder
+    from rag.eval.build_profile import BARE_ENCODE_BATCH
     from rag.index.chunking import ChunkingConfig, chunk_document
     from rag.ingest import load_corpus
 
@@ -78,7 +79,7 @@ def embedding_throughput(settings: Settings) -> dict:
     texts = [c.embedding_text() for d in load_corpus(settings.corpus_dir).documents for c in chunk_document(d, config)]
     embedder = Embedder(settings)
     embedder.encode_passages(texts[:4])  # load and warm up outside the timings
-    bare = _timed(lambda: embedder.model.encode(texts, batch_size=settings.embedding_batch_size, prompt="passage: ",
+    bare = _timed(lambda: embedder.model.encode(texts, batch_size=BARE_ENCODE_BATCH, prompt="passage: ",
                                                 normalize_embeddings=True, show_progress_bar=False))
     pipeline = _timed(lambda: embedder.encode_passages(texts, progress=False))
     return {"chunks": len(texts), "bare_encode_chunks_per_s": round(len(texts) / bare, 2),
