@@ -52,5 +52,5 @@ def test_short_texts_go_in_larger_batches_and_keep_their_vectors_and_order(fp32_
     alone = np.vstack([fp32_embedder.encode_passages([text]) for text in texts])
     assert np.sum(vectors * alone, axis=1).min() >= 0.9999
     assert max(sizes) > 16, f"short texts were batched {sizes}"
-    lengths = embedder.token_counts(texts)
+    lengths = embedder.input_lengths(texts)
     assert min(lengths) < 40 and max(lengths) > 150

@@ -100,7 +100,7 @@ class Embedder:
         show = len(texts) >= PROGRESS_THRESHOLD if progress is None else progress
         vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
         # One text (a search's query) is one batch: counting its tokens would only add time.
-        batches = token_batches(self.token_counts(texts, kind), self.batch_tokens) if len(texts) > 1 else [[0]]
+        batches = token_batches(self.input_lengths(texts, kind), self.batch_tokens) if len(texts) > 1 else [[0]]
         with computing_in(precision), tqdm(total=len(texts), desc="Embedding", disable=not show) as bar:
             for batch in batches:
                 vectors[batch] = self.model.encode([texts[n] for n in batch], batch_size=len(batch),
@@ -109,8 +109,9 @@ class Embedder:
                 bar.update(len(batch))
         return vectors
 
-    def token_counts(self, texts: list[str], kind: str = "passage") -> list[int]:
-        """Model tokens of each text as the model reads it: with its prompt, cut at the input limit."""
+    def input_lengths(self, texts: list[str], kind: str = "passage") -> list[int]:
+        """Tokens of each text as the model reads it: with its prompt, cut at the input limit
+        (`count_tokens` counts one text whole, to check it fits)."""
         prefix = self._prefix(kind)
         encoded = self.model.tokenizer([prefix + text for text in texts], truncation=True,
                                        max_length=self.max_seq_length)
@@ -126,7 +127,7 @@ class Embedder:
         to the sum of the text they form (see rag.embedding.token_sums)."""
         with computing_in(self.precision):
             return encode_token_sums(self.model, texts, self._prefix("passage"),
-                                     token_batches(self.token_counts(texts), self.batch_tokens))
+                                     token_batches(self.input_lengths(texts), self.batch_tokens))
 
     def count_tokens(self, text: str, kind: str = "passage") -> int:
         """Model tokens (with prompt and special tokens) the model would see for `text`."""

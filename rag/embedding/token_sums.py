@@ -7,8 +7,9 @@ two-sentence window its vector this way when `window_vectors = "sentences"`, fro
 encoded once, instead of reading each sentence again in both windows it belongs to (on the
 seeds and NorQuAD: retrieval within 0.01 of encoding each window, half of the tokens).
 
-Texts are encoded in the batches the caller gives (by length: little padding). The sums cover the model's whole input
-(prompt and special tokens included, as its own mean pooling does).
+Texts are encoded in the batches the caller gives (by length: little padding). The sums
+cover the model's whole input (prompt and special tokens included, as its own mean pooling
+does).
 """
 from __future__ import annotations
 
