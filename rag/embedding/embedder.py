@@ -7,9 +7,11 @@ starts load that folder. Any other sentence-transformers name or folder can be s
 """
 from __future__ import annotations
 
+import copy
 import json
 import os
 import sys
+import threading
 from functools import cached_property
 from pathlib import Path
 
@@ -34,6 +36,7 @@ class Embedder:
         self.settings = settings
         self.model_name = settings.embedding_model
         self.batch_tokens = check_batch_tokens(settings.embedding_batch_tokens)
+        self._counting = threading.Lock()  # the counting tokenizer's state is not thread-safe either
         # Resolved now, so that a wrong setting fails before a build starts.
         self.precision = resolve_precision(settings.embedding_precision)
 
@@ -113,9 +116,17 @@ class Embedder:
         """Tokens of each text as the model reads it: with its prompt, cut at the input limit
         (`count_tokens` counts one text whole, to check it fits)."""
         prefix = self._prefix(kind)
-        encoded = self.model.tokenizer([prefix + text for text in texts], truncation=True,
-                                       max_length=self.max_seq_length)
+        with self._counting:
+            encoded = self._counting_tokenizer([prefix + text for text in texts], truncation=True,
+                                               max_length=self.max_seq_length)
         return [len(ids) for ids in encoded["input_ids"]]
+
+    @cached_property
+    def _counting_tokenizer(self):
+        # A copy: a call with truncation settings changes a fast tokenizer's state, and the
+        # model's own, shared with encodes running in other threads, then fails there
+        # ("Unable to create tensor ...") under concurrent answers and index updates.
+        return copy.deepcopy(self.model.tokenizer)
 
     @cached_property
     def sums_tokens(self) -> bool:
