@@ -11,14 +11,15 @@ from rag.eval.support import support_figures
 
 QUOTE = "Flere av deltakerne mener politiet er underbemannet."
 POLICE = Evidence(1, QUOTE, "4. Hva sier … › Politi: Ressursmangel › Manglende tid og ressurser", "Politi")
-# Floors at the measured test-half figures minus a small margin (see README, "How answers are checked"):
-# measured 2026-12-02 recall 0.857 (24 of 28), false flags 0.154 (4 of 26). One case is 0.036 of recall,
-# so a floor at the measured figure would fail on a CPU whose rounding flips one borderline case.
-RECALL_FLOOR = 0.82
-FALSE_FLAG_CEILING = 0.18
-# On all labelled cases (measured 0.929 / 0.096), the levels the support check was built to hold.
-ALL_CASES_RECALL_FLOOR = 0.85
-ALL_CASES_FALSE_FLAG_CEILING = 0.15
+# Floors at the measured figures minus a small margin (see README, "How answers are checked").
+# The blind cases (never used to tune the check), measured 2026-12-03: recall 0.900 (36 of 40),
+# false flags 0.175 (7 of 40). One case is 0.025, so the margin is two cases: a CPU whose
+# rounding flips a borderline case does not fail CI, a real regression does.
+RECALL_FLOOR = 0.85
+FALSE_FLAG_CEILING = 0.225
+# All 471 labelled cases (measured 0.916 / 0.098); the floor is 0.85 / 0.15.
+ALL_CASES_RECALL_FLOOR = 0.89
+ALL_CASES_FALSE_FLAG_CEILING = 0.125
 OPED = "Mer tilbud, ikke mindre politi › Thomas Clausen, Helge Waal"
 AUTHORS = "Thomas Clausen, Helge Waal"
 
@@ -34,7 +35,20 @@ def test_numbers_are_read_as_values(text, language, value):
 def test_a_duration_in_the_quotes_also_counts_in_the_other_unit():
     assert 6 in numbers_in("måtte vente i et halvt år", "no", lenient=True)
     assert 2 in numbers_in("i 14 dager", "no", lenient=True)
+    assert 72 in numbers_in("i tre døgn", "no", lenient=True)
     assert 6 not in numbers_in("et halvt år", "no")  # a claim states what it states
+
+
+@pytest.mark.parametrize("text, language, value", [
+    ("tilbake til 80-tallet", "no", 1980), ("in the 1980s", "en", 1980), ("for two decades", "en", 20),
+    ("en resept til en toåring", "no", 2)])
+def test_decades_and_compounds_are_read(text, language, value):
+    assert value in numbers_in(text, language, lenient=True)
+
+
+def test_a_number_word_inside_a_compound_is_no_figure():
+    assert numbers_in("a one-sided debate", "en") == set()
+    assert numbers_in("twenty-five", "en") == {20, 5}
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +74,50 @@ def test_a_faithful_translation_is_supported(checker):
 def test_faithful_restatements_are_supported(checker, sentence, quote):
     verdict = checker.check(sentence, [Evidence(1, quote)])
     assert verdict.supported, verdict.reason
+
+
+USERS = "4. Hva sier … › Brukerorganisasjoner"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sentence, evidence", [
+    # "One user representative": a "one" that picks out the speaker is no figure
+    ("One user representative says opioid-dependent people got patient rights in 2004.",
+     Evidence(1, "Vi fikk pasientrettigheter i 2004. Og da var det opioidavhengige.", USERS, "Brukerorganisasjoner")),
+    # a decade, and "ikke lenger enn" is a bound, not a negation
+    ("A participant recalls that back in the 1980s it was suggested they should be sent to Bjørnøya.",
+     Evidence(1, "Vi skal ikke lenger enn tilbake til 80-tallet [det ble foreslått at vi] skulle sendes til "
+                 "Bjørnøya eller hva det var.", USERS, "Brukerorganisasjoner")),
+    # "two decades" = "20 år"; "not simply" = "ikke bare"
+    ("The answer is not simply to give someone who has been heroin-dependent for two decades the benzos they want.",
+     Evidence(1, "så er det jo ikke bare [å] gi dem som har vært heroinavhengig i 20 år den benzoen og morfinen "
+                 "de vil", USERS, "Brukerorganisasjoner")),
+    # "the wrong dose" says "ikke ... rett dose" without a negation word
+    ("Some participants have seen patients with addiction take medicines at the wrong dose or frequency, combine "
+     "them with other drugs, or miss appointments.",
+     Evidence(1, "Noen av deltakerne har erfart at en del pasienter med rusavhengighet ikke tar medisiner i rett "
+                 "dose eller hyppighet, kombinerer medisinene med andre rusmidler, eller ikke møter opp på timer.",
+              "Helsepersonell", "Helsepersonell")),
+    # "undiagnosed" negates what "udiagnostisert" negates
+    ("A participant says this leaves thousands of people undiagnosed and untreated.",
+     Evidence(1, "Det gjør at tusenvis av mennesker går udiagnostisert og uten en behandling og med store "
+                 "rusutfordringer.", USERS, "Brukerorganisasjoner")),
+    # the police are who the quote speaks of, not who speaks: no reporting verb names a speaker
+    ("Police in one city do not want to get out of the car and look after the group.",
+     Evidence(1, "som ikke ønsker å gå ut av bilen og ivareta gruppen på [et åpent rusmiljø]", USERS,
+              "Brukerorganisasjoner")),
+])
+def test_rewordings_that_once_were_flagged_are_supported(checker, sentence, evidence):
+    verdict = checker.check(sentence, [evidence])
+    assert verdict.supported, verdict.reason
+
+
+@pytest.mark.slow
+def test_a_speaker_named_anywhere_before_the_reporting_verb_is_checked(checker):
+    nav = Evidence(1, "[Nav] er rigget for folk som er på innsiden, rigget for folk som får det til.", USERS,
+                   "Brukerorganisasjoner")
+    verdict = checker.check("The psychiatrist in the health personnel group says Nav is rigged for insiders.", [nav])
+    assert verdict.support == "unsupported" and "not «Helsepersonell»" in verdict.reason, verdict.reason
 
 
 @pytest.mark.slow
@@ -109,7 +167,7 @@ def test_contradictions_and_additions_get_a_reason(checker, sentence, evidence, 
 @pytest.mark.slow
 def test_detection_on_the_labelled_cases_stays_above_its_floor(checker, seed_index):
     figures = support_figures(checker, seed_index)
-    assert figures["all"]["cases"] >= 80 and figures["all"]["unsupported"] >= 30
+    assert figures["all"]["cases"] >= 400 and figures["test"]["unsupported"] >= 40
     assert figures["test"]["recall"] >= RECALL_FLOOR, figures["test"]
     assert figures["test"]["false_flags"] <= FALSE_FLAG_CEILING, figures["test"]
     assert figures["all"]["recall"] >= ALL_CASES_RECALL_FLOOR, figures["all"]

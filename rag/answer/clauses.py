@@ -1,4 +1,11 @@
-"""Does a sentence add a clause its quotes do not say? Leave each clause out and compare.
+"""The parts of an answer sentence: its frame (who it says is speaking) and its clauses.
+
+`frame` finds the speaker and what is reported of them by the sentence's first reporting verb
+("The psychiatrist in the health personnel group says that ...", "According to the police,
+..."): the support check asks the speaker's perspective of the quotes and compares only what
+is reported with them.
+
+`added_clause`: does a sentence add a clause its quotes do not say? Leave each clause out and compare.
 
 A claim invented on the right topic usually restates the quote and adds a clause ("..., and
 the authors say supervised injection rooms are the fastest way to do it"). The whole
@@ -13,6 +20,7 @@ to the police") are left in.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from rag.embedding.remembered import Encoder
 from rag.index.lexical import STOPWORDS
@@ -25,6 +33,41 @@ MIN_CONTENT_WORDS = 2
 FRAME_WORDS = 3  # content words of a clause that can be a frame ("according to the user organisations")
 ATTRIBUTION = frozenset("""according ifølge say says said sier sa write writes wrote skriver mener believe believes
     argue argues claim claims explain explains forteller tell tells note notes describe describes beskriver""".split())
+# Verbs that report what someone says or thinks: the words before the first of them name the speaker.
+SPEECH = ATTRIBUTION | frozenset("""argued think thinks thought feel feels felt report reports reported point points
+    experience experiences experienced warn warns warned emphasise emphasises stress stresses suggest suggests
+    propose proposes insist insists insisted recall recalls admit admits mention mentions state states stated
+    hevder påpeker peker opplever advarer tror synes forklarer understreker foreslår kritiserer uttaler""".split())
+ACCORDING = frozenset({"according", "ifølge"})
+ACCORDING_WORDS = 4  # "according to the user organisations"
+FRAME_SEARCH = 10  # words at the start of a sentence searched for its reporting verb
+THAT = re.compile(r"^(?:that|at|om)\s+", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Frame:
+    """Who a sentence says is speaking, and what it reports them saying."""
+
+    speaker_words: int  # words at its start that name the speaker (0: it names none)
+    content: str        # the sentence without "X says that" / "According to X,"
+
+
+def frame(sentence: str) -> Frame:
+    """The sentence's frame, found by its first reporting verb among its first words
+    ("The psychiatrist in the health personnel group says ...", "According to the police, ...")."""
+    for position, word in enumerate(list(WORD.finditer(sentence))[:FRAME_SEARCH]):
+        verb = word.group(0).lower()
+        if verb in ACCORDING:
+            # "According to the police, ...": the speaker ends at the comma, if one follows soon.
+            comma = sentence.find(",", word.end())
+            named = len(WORD.findall(sentence[word.end():comma])) if comma >= 0 else ACCORDING_WORDS + 1
+            if named > ACCORDING_WORDS:
+                return Frame(position + 1 + ACCORDING_WORDS, sentence)
+            return Frame(position + 1 + named, sentence[comma + 1:].strip())
+        if verb in SPEECH:
+            content = THAT.sub("", sentence[word.end():].strip())
+            return Frame(position, content or sentence)
+    return Frame(0, sentence)
 
 
 def clauses(sentence: str) -> list[str]:

@@ -20,16 +20,22 @@ MIN_LETTERS = 4        # shorter words are mostly function words the stop lists 
 MIN_CONTENT_WORDS = 5  # too few words make the share a coin toss
 
 
-def new_words(sentence: str, text: str) -> tuple[list[str], int]:
-    """(content words of `sentence` that do not occur in `text`, number of its content words)."""
-    known = {word.lower() for word in WORD.findall(text)}
-    words = list(dict.fromkeys(w.lower() for w in WORD.findall(sentence)
-                               if len(w) >= MIN_LETTERS and w.lower() not in STOPWORDS))
+def new_words(sentence: str, text: str, ignore: frozenset[str] = frozenset()) -> tuple[list[str], int]:
+    """(content words of `sentence` that do not occur in `text`, number of its content words);
+    words in `ignore` (verbs that report speech) are not content. Hyphens do not count
+    ("russcene" = "rus-scene")."""
+    known = {_unhyphenated(word) for word in WORD.findall(text)}
+    words = list(dict.fromkeys(_unhyphenated(w) for w in WORD.findall(sentence)
+                               if len(w) >= MIN_LETTERS and w.lower() not in STOPWORDS and w.lower() not in ignore))
     missing = [word for word in words if word not in known and not any(same_word(word, k) for k in known)]
     return missing, len(words)
 
 
-def mostly_new(sentence: str, text: str, share: float) -> list[str]:
+def mostly_new(sentence: str, text: str, share: float, ignore: frozenset[str] = frozenset()) -> list[str]:
     """The new words when more than `share` of the sentence's content words are new, else []."""
-    missing, total = new_words(sentence, text)
+    missing, total = new_words(sentence, text, ignore)
     return missing if total >= MIN_CONTENT_WORDS and len(missing) > share * total else []
+
+
+def _unhyphenated(word: str) -> str:
+    return word.lower().replace("-", "")

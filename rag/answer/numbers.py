@@ -5,7 +5,9 @@ words (thousand/tusen, million/millioner, billion/milliard(er)) and number words
 to a hundred in both languages. "One" counts in a claim; in Norwegian "en"/"ei"/"ett"
 are also the indefinite article, so they count only on the lenient side (the quotes), and
 only the accented "én" is read as a number in a Norwegian claim. On the lenient side a
-duration also counts in the other unit of its kind ("et halvt år" states six months).
+duration also counts in the other unit of its kind ("et halvt år" states six months). A decade
+of the last century is its first year ("80-tallet" = "the 1980s" = 1980), and a Norwegian
+compound that opens with a number word counts ("toåring": two).
 """
 from __future__ import annotations
 
@@ -22,15 +24,22 @@ NO_WORDS = {"én": 1, "to": 2, "tre": 3, "fire": 4, "fem": 5, "seks": 6, "sju": 
             "seksti": 60, "sytti": 70, "åtti": 80, "nitti": 90, "hundre": 100, "dusin": 12, "halvt": 0.5,
             "halv": 0.5}
 AMBIGUOUS_ONE = {"en": 1, "ei": 1, "et": 1, "ett": 1, "a": 1, "an": 1}
-SCALES = {"thousand": 1e3, "tusen": 1e3, "million": 1e6, "millions": 1e6, "millioner": 1e6, "mill": 1e6,
+SCALES = {"decade": 10, "decades": 10, "tiår": 10,
+          "thousand": 1e3, "tusen": 1e3, "million": 1e6, "millions": 1e6, "millioner": 1e6, "mill": 1e6,
           "billion": 1e9, "billions": 1e9, "milliard": 1e9, "milliarder": 1e9, "mrd": 1e9}
 # Units a duration may be restated in, with their size in the smallest unit of their kind.
 DURATIONS = {"år": ("months", 12), "året": ("months", 12), "years": ("months", 12), "year": ("months", 12),
              "måned": ("months", 1), "måneder": ("months", 1), "months": ("months", 1), "month": ("months", 1),
-             "uke": ("days", 7), "uker": ("days", 7), "weeks": ("days", 7), "week": ("days", 7),
-             "dag": ("days", 1), "dager": ("days", 1), "days": ("days", 1), "day": ("days", 1)}
+             "uke": ("hours", 168), "uker": ("hours", 168), "weeks": ("hours", 168), "week": ("hours", 168),
+             "dag": ("hours", 24), "dager": ("hours", 24), "days": ("hours", 24), "day": ("hours", 24),
+             "døgn": ("hours", 24), "time": ("hours", 1), "timer": ("hours", 1), "hours": ("hours", 1),
+             "hour": ("hours", 1)}
 DIGITS = re.compile(r"(?<![\w.,])\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?![\d])|(?<![\w.,])\d+(?:[.,]\d+)*")
 WORD = re.compile(r"[^\W\d_]+")
+# "80-tallet", "the '80s": a decade of the last century, as its first year ("the 1980s" = 1980).
+DECADE = re.compile(r"(?<![\w'])'?(\d0)(?:-tallet\b|s\b)")
+# "toåring" (a two-year-old), "femårig" (five years long): a number word that begins a compound.
+AGED = re.compile(r"(%s)år(?:ing|ig)\w*" % "|".join(sorted((w for w in NO_WORDS if len(w) > 1), key=len, reverse=True)))
 
 
 def numbers_in(text: str, language: str, lenient: bool = False) -> set[float]:
@@ -43,12 +52,23 @@ def numbers_in(text: str, language: str, lenient: bool = False) -> set[float]:
         if value is not None:
             found.add(_scaled(value, text[match.end():]))
             found |= _restated(value, text[match.end():]) if lenient else set()
+    found |= {1900.0 + int(match.group(1)) for match in DECADE.finditer(text)}
     for match in WORD.finditer(text):
-        value = words.get(match.group(0).lower())
+        if _in_compound(text, match):
+            continue
+        aged = AGED.fullmatch(match.group(0).lower()) if language == "no" else None
+        value = NO_WORDS[aged.group(1)] if aged else words.get(match.group(0).lower())
         if value is not None:
             found.add(_scaled(value, text[match.end():]))
             found |= _restated(value, text[match.end():]) if lenient else set()
     return found
+
+
+def _in_compound(text: str, match: re.Match) -> bool:
+    """A number word joined by a hyphen to a word that is no number: "one-sided", "ett-tall"."""
+    before, after = text[:match.start()], text[match.end():]
+    joined = re.match(r"-([^\W\d_]+)", after) or re.search(r"([^\W\d_]+)-$", before)
+    return bool(joined) and joined.group(1).lower() not in {**EN_WORDS, **NO_WORDS}
 
 
 def describe(value: float) -> str:

@@ -15,8 +15,9 @@ contradiction a reader can verify:
 
 Words are the same when they share a stem or a long run of letters ("kontroll" ~
 "kontrollerte" ~ "controlled"), so negation scope and prefixes work mostly within one
-language; the antonyms are listed in both. A content word right before a cue reads both
-ways (in Norwegian the verb comes before "ikke": "bruker aldri" = "never uses").
+language; the antonyms are listed in both. The last content word before a cue reads both
+ways (in Norwegian the verb comes before "ikke": "bruker aldri" = "never uses"), and so do
+all the words of a clause that ends in its cue ("ventetiden er i dag liten eller ingen").
 """
 from __future__ import annotations
 
@@ -31,7 +32,11 @@ CUES = frozenset("""not no never none nothing nobody neither nor without cannot 
     aren't wasn't weren't won't hardly rarely seldom lack lacks lacking lacked ikke ingen intet ingenting aldri
     verken uten neppe sjelden mangler manglet manglende mangel""".split())
 # "not only", "ikke minst" (= above all) and "no doubt" do not negate what follows.
-NOT_A_CUE_BEFORE = frozenset("only just merely least doubt bare minst alene tvil".split())
+NOT_A_CUE_BEFORE = frozenset("only just merely simply least doubt bare minst alene tvil".split())
+INFINITIVE = "å"
+THAN = frozenset({"than", "enn"})
+# "less clear" says "ikke så klar" in other words.
+LESS = frozenset({"less", "fewer", "mindre", "færre"})
 CLAUSE_END = frozenset("but because while whereas although though men fordi mens".split())
 TOKEN = re.compile(r"[^\W\d_][\w'-]*|[.,;:!?()–—]")
 # Antonyms in both languages, as patterns for whole words: concept -> (positive pole, negative pole).
@@ -51,7 +56,19 @@ ANTONYMS = {
                    r"reject\w*|refus\w*|avvis\w*|disagree\w*|uenig\w*|forbid\w*|prohibit\w*|forbud\w*|forbudt|"
                    r"illegal|ulovlig\w*"),
     "strength": (r"strengthen\w*|styrk\w*", r"weaken\w*|svekk\w*"),
+    "frequency": (r"common|commonly|widespread|frequent|frequently|usual|usually|vanlig|vanlige|vanligvis|utbredt\w*|"
+                  r"hyppig\w*", r"rare|uncommon|infrequent\w*|unusual|uvanlig\w*|sjeldne|sjeldent|sjeldenhet\w*"),
+    # "rett" is also an entitlement ("rett til behandling"), which a claim renders as "right" too.
+    "correctness": (r"right|correct|correctly|riktig\w*|rett|korrekt\w*",
+                    r"wrong|wrongly|incorrect\w*|feil|feilaktig\w*|galt"),
 }
+# Concepts whose negative pole is a negation in other words: "the wrong dose" = "ikke rett dose".
+NEGATING_POLES = frozenset({"correctness", "success"})
+# Prefixes that negate in any text ("non-users" = "de som ikke bruker"); "u-" and "un-" also begin
+# too many other words to be read as a negation on their own.
+SURE_PREFIXES = ("non-", "ikke-")
+# Any of these negates a word the other text has ("undiagnosed" / "udiagnostisert").
+ANY_NEGATING_PREFIX = ("non", "un", "in", "im", "ir", "dis", "u")
 POLES = [(concept, positive, re.compile(pattern)) for concept, pair in ANTONYMS.items()
          for positive, pattern in zip((True, False), pair)]
 # Norwegian "ut-" is "out" (utskriving, utdanning), not a negation.
@@ -76,22 +93,30 @@ def contradiction(sentence: str, quotes: list[str]) -> tuple[str, str] | None:
     """(what the sentence says, what the quotes say instead) for the first word the quotes state
     only with the opposite polarity, or None."""
     stated = [r for quote in quotes for r in readings(quote)]
-    for claim in readings(sentence):
+    claimed = readings(sentence)
+    for claim in claimed:
         same = [r for r in stated if _same(claim, r)]
-        if same and not any(claim.affirmed & r.affirmed for r in same):
+        if same and not any(claim.affirmed & r.affirmed for r in same) and not _also_agrees(claim, same, claimed):
             return claim.shown, same[0].shown
     return None
 
 
+def _also_agrees(claim: Reading, same: list[Reading], claimed: list[Reading]) -> bool:
+    """The sentence also says it the quotes' way ("you are a criminal" beside "not criminalised",
+    which is what the quote says): the words match as forms of one stem, not as one statement."""
+    return any(other is not claim and _same(claim, other) and any(other.affirmed & r.affirmed for r in same)
+               for other in claimed)
+
+
 def readings(text: str) -> list[Reading]:
     """Every content word of `text` with its polarity."""
-    tokens = [t.lower().replace("’", "'") for t in TOKEN.findall(text)]
+    tokens = _tokens(text)
     prefixes = PREFIXES["no" if detect_language(text) == "no" else "en"]
     found = []
     for i, (token, (cue, distance)) in enumerate(zip(tokens, _scope(tokens))):
         if not token[0].isalpha() or token in STOPWORDS or token in CUES:
             continue
-        unsure = _before_cue(tokens, i) or distance > NEGATED_WORDS
+        unsure = _before_cue_in_clause(tokens, i) or distance > NEGATED_WORDS
         affirmed = {True, False} if unsure else {cue is None}
         shown = _shown(tokens, cue, i)
         concept = _concept(token)
@@ -112,12 +137,33 @@ def _scope(tokens: list[str]) -> list[tuple[int | None, int]]:
     for i, token in enumerate(tokens):
         if not token[0].isalpha() or token in CLAUSE_END:
             cue = None
+        elif cue is not None and token == INFINITIVE and distance:
+            distance = NEGATED_WORDS  # "tar ikke tid å skrive ut": the cue denies the time, not the writing
         elif cue is not None and token not in STOPWORDS:
             distance += 1
         scope.append((cue, distance if cue is not None else 0))
-        if token in CUES and (i + 1 == len(tokens) or tokens[i + 1] not in NOT_A_CUE_BEFORE):
+        if _is_cue(tokens, i):
             cue, distance = i, 0
     return scope
+
+
+def _negates_one_of(token: str, words: list[str]) -> bool:
+    """`token` is a word of `words` behind a negating prefix of either language."""
+    for prefix in ANY_NEGATING_PREFIX:
+        base = token[len(prefix):]
+        if token.startswith(prefix) and len(base) >= MIN_BASE and any(same_word(base, word) for word in words):
+            return True
+    return False
+
+
+def _tokens(text: str) -> list[str]:
+    return [t.lower().replace("’", "'") for t in TOKEN.findall(text)]
+
+
+def _is_cue(tokens: list[str], i: int) -> bool:
+    # "ikke lenger enn til 80-tallet", "no more than ten": a bound, not a negation.
+    bound = i + 2 < len(tokens) and tokens[i + 2] in THAN
+    return tokens[i] in CUES and not bound and (i + 1 == len(tokens) or tokens[i + 1] not in NOT_A_CUE_BEFORE)
 
 
 def _shown(tokens: list[str], cue: int | None, i: int) -> str:
@@ -127,8 +173,49 @@ def _shown(tokens: list[str], cue: int | None, i: int) -> str:
     return " ".join(tokens[cue:i + 1]) if i - cue <= 3 else f"{tokens[cue]} … {tokens[i]}"
 
 
-def _before_cue(tokens: list[str], i: int) -> bool:
-    return i + 1 < len(tokens) and tokens[i + 1] in CUES
+def _before_cue_in_clause(tokens: list[str], i: int) -> bool:
+    """The word may be what a cue after it negates, so it reads both ways: it is the last
+    content word before the cue (Norwegian puts "ikke" after the verb: "bruker aldri"; English
+    after the auxiliary: "antibiotics are not needed"), or the cue ends its clause and so
+    negates backwards ("ventetiden ... er liten eller ingen")."""
+    rest = _clause_rest(tokens, i + 1)
+    cues = [k for k, token in enumerate(rest) if token in CUES]
+    if not cues:
+        return False
+    if all(token in STOPWORDS for token in rest[:cues[0]]):
+        return True
+    return not any(token not in STOPWORDS for token in rest[cues[-1] + 1:])
+
+
+def _clause_rest(tokens: list[str], start: int) -> list[str]:
+    """The words from `start` to the end of their clause."""
+    rest = []
+    for token in tokens[start:]:
+        if not token[0].isalpha() or token in CLAUSE_END:
+            break
+        rest.append(token)
+    return rest
+
+
+def has_cue(text: str) -> bool:
+    """Does `text` negate with a cue word ("not", "ikke", "lack", ...)?"""
+    tokens = _tokens(text)
+    return any(_is_cue(tokens, i) for i in range(len(tokens)))
+
+
+def negates(text: str, against: str = "") -> bool:
+    """Does `text` state a negation: a cue, "less", a sure negating prefix, the negative pole
+    of a concept that is a negation in other words ("wrong", "failed"), or a prefix that negates
+    a word of `against` ("undiagnosed" against "udiagnostisert" or "diagnosed")?"""
+    tokens = _tokens(text)
+    compared = [token for token in _tokens(against) if token[0].isalpha() and token not in STOPWORDS]
+    for i, token in enumerate(tokens):
+        if _is_cue(tokens, i) or token in LESS or token.startswith(SURE_PREFIXES) or _negates_one_of(token, compared):
+            return True
+        concept = _concept(token)
+        if concept and concept[0] in NEGATING_POLES and not concept[1]:
+            return True
+    return False
 
 
 def _concept(token: str) -> tuple[str, bool] | None:

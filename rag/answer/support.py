@@ -7,8 +7,9 @@ reader can verify:
 1. verbatim: a sentence that is (part of) a quote is supported;
 2. numbers: every number, year, percentage and amount must be stated in the quotes
    ("10 milliarder" = "10 billion", "7 400" = "7,400", "et halvt år" = "six months");
-3. speaker: a sentence that opens by naming a perspective ("The police say ...") must
-   cite quotes from that perspective's sections;
+3. speaker: a sentence that names a perspective before its reporting verb ("The police
+   say ...", "According to the user organisations, ...") must cite quotes from that
+   perspective's sections (`rag.answer.clauses.frame`);
 4. names: every capitalised name must occur in the quotes or their headings, or match
    one of their words across languages ("Norwegian" ~ "norske"); and a person the quotes
    name may not be replaced by another named only in the headings or byline;
@@ -17,37 +18,39 @@ reader can verify:
    `rag.answer.polarity`);
 6. new words: a sentence in its quotes' language may not bring mostly words they lack
    (`rag.answer.coverage`);
-7. similarity: the sentence must reach a calibrated cross-lingual similarity to its quotes;
-8. added clause: no clause may be one whose omission makes the sentence clearly more
-   similar to its quotes (`rag.answer.clauses`): an invented clause pulls it away from them.
+7. added clause: no clause may be one whose omission makes the sentence clearly more
+   similar to its quotes (`rag.answer.clauses`): an invented clause pulls it away from them;
+8. similarity: what the sentence reports (without "X says that") must reach a calibrated
+   cross-lingual similarity to what its quotes report.
+The order only decides which reason a sentence that fails several tests is given: the most
+specific comes first.
 
-The thresholds are calibrated on the calibration half of the labelled support cases
-(`rag/eval/data/support_cases.jsonl`) and reported on the other half (`make bench`).
+The thresholds are calibrated on the labelled support cases (`rag/eval/data/support_cases.jsonl`)
+and reported on blind ones the check was never tuned on (`support_cases_blind.jsonl`, `make bench`).
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 
-from rag.answer.clauses import added_clause
+from rag.answer.clauses import SPEECH, added_clause, frame
 from rag.answer.coverage import mostly_new
 from rag.answer.numbers import describe, numbers_in
-from rag.answer.polarity import contradiction
+from rag.answer.polarity import contradiction, has_cue, negates
 from rag.embedding.remembered import Encoder, RememberedEncoder
+from rag.index.chunking import sentence_spans
 from rag.index.lexical import STOPWORDS, analyse
 from rag.index.perspectives import PerspectiveTable
 from rag.language import detect_language
 from rag.retrieval.perspective import PerspectiveConfig, named_perspectives
 
 SUPPORTED, UNSUPPORTED, UNCITED = "supported", "unsupported", "uncited"
-# Both languages alike: "lack of knowledge" translates "manglende kunnskap", "hardly" "neppe".
-NEGATION = re.compile(r"\b(?:not|no|never|none|nothing|nobody|neither|nor|without|cannot|can't|don't|doesn't|didn't|"
-                      r"isn't|aren't|wasn't|weren't|won't|hardly|rarely|seldom|lack|lacks|lacking|"
-                      r"ikke|ingen|intet|ingenting|aldri|verken|uten|sjelden|neppe|mangler|manglet|manglende|mangel)\b",
-                      re.IGNORECASE)
 NAME = re.compile(r"(?<![.!?:]\s)(?<!^)\b([A-ZÆØÅ][\wæøåÆØÅ-]+(?:\s+[A-ZÆØÅ][\wæøåÆØÅ-]+)*)")
 QUOTE_MARKS = "«»\"“”'‘’"
-SPEAKER_WORDS = 3  # a perspective named within the first words of a sentence is its speaker
+# "One participant says ...", "one of the factors": a "one" that picks out a speaker or one of
+# several things states no figure to check.
+NOT_A_FIGURE_ONE = re.compile(r"\b(?:one|én)\b(?=\s+(?:of|av)\b|(?:\s+[\w-]+){0,3}\s+(?:%s)\b)"
+                              % "|".join(sorted(SPEECH)), re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -77,10 +80,14 @@ class Verdict:
 class SupportConfig:
     """Calibrated thresholds (see the module docstring)."""
 
-    # A sentence in its quotes' language scores ~0.07 higher than a translation of them
-    # (supported cases: Norwegian >= 0.95, English >= 0.85), hence two thresholds.
-    similarity: float = 0.86
-    same_language_similarity: float = 0.93
+    # What a sentence reports (without "X says that") scores ~0.05 higher against quotes in its
+    # own language than a translation does, hence two thresholds, each in a gap between the
+    # calibration cases that reach this test (rag/eval/data/support_cases.jsonl): translations,
+    # supported >= 0.857 but for four, unsupported 0.854 and below but for 21 (most invented
+    # claims score as high as faithful translations); same language, the one unsupported case
+    # 0.902, supported >= 0.915.
+    similarity: float = 0.855
+    same_language_similarity: float = 0.908
     name_similarity: float = 0.92
     # On the calibration half, leaving an invented clause out raised the similarity by
     # >= 0.0106, a faithful one by <= 0.0016.
@@ -109,7 +116,7 @@ class SupportChecker:
         if any(_normalised(claim) in _normalised(e.quote) for e in evidence):
             return Verdict(SUPPORTED)
         tests = (self._numbers, self._speaker, self._names, self._swapped_name, self._negation, self._polarity,
-                 self._new_words, self._similarity, self._added_clause)
+                 self._new_words, self._added_clause, self._similarity)
         for test in tests:
             reason = test(claim, evidence)
             if reason:
@@ -119,7 +126,8 @@ class SupportChecker:
     def _numbers(self, claim: str, evidence: list[Evidence]) -> str:
         # The quotes only: a heading's chapter number ("4. Hva sier ...") supports no claim.
         stated = set().union(*(numbers_in(e.quote, detect_language(e.quote), lenient=True) for e in evidence))
-        missing = [value for value in numbers_in(claim, detect_language(claim)) if not _among(value, stated)]
+        claimed = numbers_in(NOT_A_FIGURE_ONE.sub("", claim), detect_language(claim))
+        missing = [value for value in claimed if not _among(value, stated)]
         if len(missing) == 1:
             return f"number {describe(missing[0])} is not in {_cited(evidence)}"
         if missing:
@@ -131,7 +139,7 @@ class SupportChecker:
         if self.perspectives is None:
             return ""
         named = [m for m in named_perspectives(claim, self.perspectives, self.encode, self.config.perspective)
-                 if m.start < SPEAKER_WORDS]
+                 if m.start < frame(claim).speaker_words]
         if not named:
             return ""
         speaker = named[0].perspective
@@ -169,12 +177,24 @@ class SupportChecker:
         return float((vectors[1:] @ vectors[0]).max()) >= self.config.name_similarity
 
     def _negation(self, claim: str, evidence: list[Evidence]) -> str:
-        negated = [bool(NEGATION.search(e.quote)) for e in evidence]
-        if NEGATION.search(claim) and not any(negated):
+        # One side is read strictly (a cue word), the other broadly ("wrong dose" renders "ikke
+        # rett dose", "non-users" "de som ikke bruker"): a rewording is not taken for a negation.
+        if has_cue(claim) and not any(negates(e.quote) for e in evidence):
             return f"the sentence negates what {_cited(evidence)} says"
-        if self.config.negation_both_ways and not NEGATION.search(claim) and all(negated):
+        quotes = " ".join(e.quote for e in evidence)
+        if (self.config.negation_both_ways and not negates(claim, against=quotes)
+                and all(has_cue(self._closest_sentence(claim, e.quote)) for e in evidence)):
             return f"{_cited(evidence)} says this with a negation the sentence leaves out"
         return ""
+
+    def _closest_sentence(self, claim: str, quote: str) -> str:
+        """The sentence of `quote` that `claim` renders (a quote of several sentences may
+        negate in one the claim does not speak of)."""
+        sentences = [quote[start:end] for start, end in sentence_spans(quote)]
+        if len(sentences) < 2:
+            return quote
+        vectors = self.encode([claim, *sentences])
+        return sentences[int((vectors[1:] @ vectors[0]).argmax())]
 
     def _polarity(self, claim: str, evidence: list[Evidence]) -> str:
         opposite = contradiction(claim, [e.quote for e in evidence])
@@ -185,15 +205,19 @@ class SupportChecker:
     def _new_words(self, claim: str, evidence: list[Evidence]) -> str:
         if detect_language(claim) != detect_language(" ".join(e.quote for e in evidence)):
             return ""
-        new = mostly_new(claim, " ".join(e.quote + " " + e.context for e in evidence), self.config.new_word_share)
+        new = mostly_new(claim, " ".join(e.quote + " " + e.context for e in evidence),
+                         self.config.new_word_share, ignore=SPEECH)
         if new:
             listed = ", ".join(f"«{word}»" for word in new[:4])
             return f"{_cited(evidence)} does not mention {listed}" + (" …" if len(new) > 4 else "")
         return ""
 
     def _similarity(self, claim: str, evidence: list[Evidence]) -> str:
-        texts = _texts(evidence)
-        vectors = self.encode([claim, *texts])
+        # What is reported, without the frames ("Several participants believe", "Flere av
+        # deltakerne mener"): who says it is the speaker test's business, and a frame that one
+        # side has and the other words differently would only move the score.
+        texts = [frame(text).content for text in _texts(evidence)]
+        vectors = self.encode([frame(claim).content, *texts])
         similarity = float((vectors[1:] @ vectors[0]).max())
         same = detect_language(claim) == detect_language(texts[0])
         if similarity < (self.config.same_language_similarity if same else self.config.similarity):

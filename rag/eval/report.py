@@ -25,7 +25,8 @@ def write_report(results: dict, out: Path) -> None:
 
 
 def _checks(figures: dict) -> list[str]:
-    """Perspective boost and support check, on the calibration half, the held-out half and all."""
+    """Perspective boost (calibration half, held-out half, all) and support check (calibration
+    cases, blind cases, all)."""
     halves = ("calibration", "test", "all")
     speaker = figures["perspectives"]
     support = figures["support"]
@@ -37,7 +38,8 @@ def _checks(figures: dict) -> list[str]:
         cells = [f"{support[h][measure]:.3f}" for h in halves]
         lines.append(f"| unsupported sentences: {measure.replace('_', ' ')} | " + " | ".join(cells) + " |")
     kinds = support["test"]["recall_by_kind"]
-    lines += ["", "Held-out recall by kind: " + ", ".join(f"{k} {v:.2f}" for k, v in kinds.items()) + ".", ""]
+    by_kind = ", ".join(f"{k} {v:.2f}" for k, v in kinds.items())
+    lines += ["", f"The support check's `test` column is its blind cases. Their recall by kind: {by_kind}.", ""]
     if "abstention" in figures:  # results from before the split have none
         lines += _abstention(figures["abstention"])
     return lines
