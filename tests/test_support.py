@@ -112,6 +112,23 @@ def test_rewordings_that_once_were_flagged_are_supported(checker, sentence, evid
     assert verdict.supported, verdict.reason
 
 
+@pytest.mark.parametrize("sentence, speaker_words, content", [
+    ("The police say they lack resources.", ["The", "police"], "they lack resources."),
+    ("According to the police, resources are scarce.", ["According", "to", "the", "police"],
+     "resources are scarce."),
+    ("The police lack resources, according to health personnel.", ["according", "to", "health", "personnel"],
+     "The police lack resources, according to health personnel."),
+    ("Politiet mener at de mangler ressurser.", ["Politiet"], "de mangler ressurser."),
+    ("The police lack resources.", [], "The police lack resources."),
+])
+def test_a_frame_names_the_speaker_and_what_is_reported(sentence, speaker_words, content):
+    from rag.answer.clauses import WORD, frame
+
+    found = frame(sentence)
+    words = WORD.findall(sentence)
+    assert [words[i] for i in found.speaker if i < len(words)] == speaker_words and found.content == content
+
+
 @pytest.mark.slow
 def test_a_speaker_named_anywhere_before_the_reporting_verb_is_checked(checker):
     nav = Evidence(1, "[Nav] er rigget for folk som er på innsiden, rigget for folk som får det til.", USERS,

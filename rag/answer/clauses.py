@@ -48,26 +48,28 @@ THAT = re.compile(r"^(?:that|at|om)\s+", re.IGNORECASE)
 class Frame:
     """Who a sentence says is speaking, and what it reports them saying."""
 
-    speaker_words: int  # words at its start that name the speaker (0: it names none)
-    content: str        # the sentence without "X says that" / "According to X,"
+    speaker: range    # positions of the words that name the speaker (empty: it names none)
+    content: str      # the sentence without "X says that" / "According to X,"
 
 
 def frame(sentence: str) -> Frame:
     """The sentence's frame, found by its first reporting verb among its first words
-    ("The psychiatrist in the health personnel group says ...", "According to the police, ...")."""
+    ("The psychiatrist in the health personnel group says ...", "According to the police,
+    ...", "Resources are scarce, according to the police")."""
     for position, word in enumerate(list(WORD.finditer(sentence))[:FRAME_SEARCH]):
         verb = word.group(0).lower()
         if verb in ACCORDING:
-            # "According to the police, ...": the speaker ends at the comma, if one follows soon.
+            # The speaker follows, and ends at a comma if one comes soon.
             comma = sentence.find(",", word.end())
             named = len(WORD.findall(sentence[word.end():comma])) if comma >= 0 else ACCORDING_WORDS + 1
-            if named > ACCORDING_WORDS:
-                return Frame(position + 1 + ACCORDING_WORDS, sentence)
-            return Frame(position + 1 + named, sentence[comma + 1:].strip())
+            # (From "according" itself: "Ifølge kronikkforfatterne" is a span that names them.)
+            if named > ACCORDING_WORDS or position > 0:
+                return Frame(range(position, position + 1 + min(named, ACCORDING_WORDS)), sentence)
+            return Frame(range(0, 1 + named), sentence[comma + 1:].strip())
         if verb in SPEECH:
             content = THAT.sub("", sentence[word.end():].strip())
-            return Frame(position, content or sentence)
-    return Frame(0, sentence)
+            return Frame(range(position), content or sentence)
+    return Frame(range(0), sentence)
 
 
 def clauses(sentence: str) -> list[str]:

@@ -139,7 +139,7 @@ class SupportChecker:
         if self.perspectives is None:
             return ""
         named = [m for m in named_perspectives(claim, self.perspectives, self.encode, self.config.perspective)
-                 if m.start < frame(claim).speaker_words]
+                 if m.start in frame(claim).speaker]
         if not named:
             return ""
         speaker = named[0].perspective
