@@ -23,6 +23,7 @@ NO_WORDS = {"én": 1, "to": 2, "tre": 3, "fire": 4, "fem": 5, "seks": 6, "sju": 
             "atten": 18, "nitten": 19, "tjue": 20, "tretti": 30, "tredve": 30, "førti": 40, "femti": 50,
             "seksti": 60, "sytti": 70, "åtti": 80, "nitti": 90, "hundre": 100, "dusin": 12, "halvt": 0.5,
             "halv": 0.5}
+NUMBER_WORDS = frozenset(EN_WORDS) | frozenset(NO_WORDS)
 AMBIGUOUS_ONE = {"en": 1, "ei": 1, "et": 1, "ett": 1, "a": 1, "an": 1}
 SCALES = {"decade": 10, "decades": 10, "tiår": 10,
           "thousand": 1e3, "tusen": 1e3, "million": 1e6, "millions": 1e6, "millioner": 1e6, "mill": 1e6,
@@ -68,7 +69,7 @@ def _in_compound(text: str, match: re.Match) -> bool:
     """A number word joined by a hyphen to a word that is no number: "one-sided", "ett-tall"."""
     before, after = text[:match.start()], text[match.end():]
     joined = re.match(r"-([^\W\d_]+)", after) or re.search(r"([^\W\d_]+)-$", before)
-    return bool(joined) and joined.group(1).lower() not in {**EN_WORDS, **NO_WORDS}
+    return bool(joined) and joined.group(1).lower() not in NUMBER_WORDS
 
 
 def describe(value: float) -> str:
