@@ -54,3 +54,21 @@ def test_short_texts_go_in_larger_batches_and_keep_their_vectors_and_order(fp32_
     assert max(sizes) > 16, f"short texts were batched {sizes}"
     lengths = embedder.input_lengths(texts)
     assert min(lengths) < 40 and max(lengths) > 150
+
+
+@pytest.mark.slow
+def test_counting_tokens_leaves_the_shared_tokenizer_as_encodes_set_it_and_counts_what_the_model_reads(
+        embedder, seed_chunks):
+    """Counting runs beside encodes in other threads (answers during an index update): a count
+    that set its own truncation or padding on the model's tokenizer made their batches ragged."""
+    long_text = "ord " * 700
+    texts = [chunk.embedding_text() for chunk in seed_chunks[:20]] + [long_text, "kort"]
+    embedder.encode_passages(texts[:3])  # leaves the encodes' truncation and padding on the tokenizer
+    backend = embedder.model.tokenizer.backend_tokenizer
+    state = (backend.truncation, backend.padding)
+    reference = copy.deepcopy(embedder.model.tokenizer)
+    expected = [len(ids) for ids in reference(["passage: " + text for text in texts], truncation=True,
+                                              max_length=embedder.max_seq_length)["input_ids"]]
+    assert embedder.input_lengths(texts) == expected
+    assert embedder.count_tokens(long_text) == len(reference("passage: " + long_text)["input_ids"]) > 700
+    assert (backend.truncation, backend.padding) == state

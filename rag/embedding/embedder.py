@@ -7,11 +7,9 @@ starts load that folder. Any other sentence-transformers name or folder can be s
 """
 from __future__ import annotations
 
-import copy
 import json
 import os
 import sys
-import threading
 from functools import cached_property
 from pathlib import Path
 
@@ -36,7 +34,6 @@ class Embedder:
         self.settings = settings
         self.model_name = settings.embedding_model
         self.batch_tokens = check_batch_tokens(settings.embedding_batch_tokens)
-        self._counting = threading.Lock()  # the counting tokenizer's state is not thread-safe either
         # Resolved now, so that a wrong setting fails before a build starts.
         self.precision = resolve_precision(settings.embedding_precision)
 
@@ -116,17 +113,25 @@ class Embedder:
         """Tokens of each text as the model reads it: with its prompt, cut at the input limit
         (`count_tokens` counts one text whole, to check it fits)."""
         prefix = self._prefix(kind)
-        with self._counting:
-            encoded = self._counting_tokenizer([prefix + text for text in texts], truncation=True,
-                                               max_length=self.max_seq_length)
-        return [len(ids) for ids in encoded["input_ids"]]
+        return [min(n, self.max_seq_length) for n in self._token_counts([prefix + text for text in texts])]
+
+    def _token_counts(self, texts: list[str]) -> list[int]:
+        # Read through the fast tokenizer's backend as it stands: calling the tokenizer itself
+        # with other truncation or padding sets them on the object the model shares with encodes
+        # in other threads, which then fail ("Unable to create tensor ..."), and a private copy
+        # takes a second to build, all of it holding the interpreter lock. Padding (the state
+        # encodes leave) is not counted: only the attention mask's ones are tokens.
+        backend = getattr(self.model.tokenizer, "backend_tokenizer", None)
+        if backend is None:  # a slow tokenizer keeps no such state
+            return [len(ids) for ids in self.model.tokenizer(texts, add_special_tokens=True)["input_ids"]]
+        return [sum(encoding.attention_mask) + sum(sum(piece.attention_mask) for piece in encoding.overflowing)
+                - self._specials * len(encoding.overflowing)
+                for encoding in backend.encode_batch(texts, add_special_tokens=True)]
 
     @cached_property
-    def _counting_tokenizer(self):
-        # A copy: a call with truncation settings changes a fast tokenizer's state, and the
-        # model's own, shared with encodes running in other threads, then fails there
-        # ("Unable to create tensor ...") under concurrent answers and index updates.
-        return copy.deepcopy(self.model.tokenizer)
+    def _specials(self) -> int:
+        """Special tokens added to each piece of a text cut by truncation."""
+        return self.model.tokenizer.backend_tokenizer.post_processor.num_special_tokens_to_add(False)
 
     @cached_property
     def sums_tokens(self) -> bool:
@@ -141,8 +146,8 @@ class Embedder:
                                      token_batches(self.input_lengths(texts), self.batch_tokens))
 
     def count_tokens(self, text: str, kind: str = "passage") -> int:
-        """Model tokens (with prompt and special tokens) the model would see for `text`."""
-        return len(self.model.tokenizer(self._prefix(kind) + text, add_special_tokens=True)["input_ids"])
+        """Model tokens (with prompt and special tokens) the model would see for `text`, whole."""
+        return self._token_counts([self._prefix(kind) + text])[0]
 
     def _prefix(self, kind: str) -> str:
         prompt = self._prompt(kind)
