@@ -66,8 +66,7 @@ class EvidenceGroup:
 
     def evidence(self) -> list[Evidence]:
         """The quotes as the support check reads them."""
-        authors = ", ".join(self.document.meta.get("authors") or [])
-        context = " › ".join(part for part in (self.document.title, authors, *self.section_path[1:]) if part)
+        context = quote_context(self.document, self.section_path)
         label = self.perspective.label if self.perspective else ""
         return [Evidence(q.n, self.text_of(q), context, label) for q in self.quotes]
 
@@ -80,9 +79,16 @@ def citation_evidence(citation: Citation, index) -> Evidence:
     """A resolved citation as the support check reads it: the quote, its headings, its perspective."""
     document = index.documents[citation.doc_id]
     owner = perspective_of(citation, index.perspectives.perspectives)
-    authors = ", ".join(document.meta.get("authors") or [])
-    context = " › ".join(part for part in (document.title, authors, *citation.section_path[1:]) if part)
-    return Evidence(citation.n, citation.quote, context, owner.label if owner else "")
+    return Evidence(citation.n, citation.quote, quote_context(document, citation.section_path),
+                    owner.label if owner else "")
+
+
+def quote_context(document: Document, section_path: tuple[str, ...]) -> str:
+    """What stands around a quote for the support check: the document's title, its byline (the
+    authors and their affiliation: "Clausen and Waal of SERAF" names them as the byline does)
+    and the headings above the quote."""
+    byline = ", ".join([*(document.meta.get("authors") or []), document.meta.get("affiliation") or ""])
+    return " › ".join(part for part in (document.title, byline.strip(", "), *section_path[1:]) if part)
 
 
 def group_evidence(picks: list[Candidate], documents: dict[str, Document], perspectives: list[Perspective],

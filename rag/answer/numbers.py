@@ -39,6 +39,11 @@ DIGITS = re.compile(r"(?<![\w.,])\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?![\d])|(?<![\
 WORD = re.compile(r"[^\W\d_]+")
 # "80-tallet", "the '80s": a decade of the last century, as its first year ("the 1980s" = 1980).
 DECADE = re.compile(r"(?<![\w'])'?(\d0)(?:-tallet\b|s\b)")
+# "over et år", "a whole year": an article before a unit of time is one of it, also in a claim
+# (not in "twice a year", "once a week", "per day", "half a year").
+ONE_UNIT = re.compile(r"(?<!once )(?<!twice )(?<!times )(?<!per )(?<!half )\b(?:a|an|et|ett|ei)\s+"
+                      r"(?:(?:whole|full|entire|hel|helt|hele)\s+)?"
+                      r"(år|year|måned|month|uke|week|dag|day|døgn|hour)\b", re.IGNORECASE)
 # "toåring" (a two-year-old), "femårig" (five years long): a number word that begins a compound.
 AGED = re.compile(r"(%s)år(?:ing|ig)\w*" % "|".join(sorted((w for w in NO_WORDS if len(w) > 1), key=len, reverse=True)))
 
@@ -54,8 +59,10 @@ def numbers_in(text: str, language: str, lenient: bool = False) -> set[float]:
             found.add(_scaled(value, text[match.end():]))
             found |= _restated(value, text[match.end():]) if lenient else set()
     found |= {1900.0 + int(match.group(1)) for match in DECADE.finditer(text)}
+    for match in ONE_UNIT.finditer(text):
+        found |= {1.0} | (_restated(1.0, " " + match.group(1)) if lenient else set())
     for match in WORD.finditer(text):
-        if _in_compound(text, match):
+        if _in_compound(text, match) or _article_of_a_number(text, match, words):
             continue
         aged = AGED.fullmatch(match.group(0).lower()) if language == "no" else None
         value = NO_WORDS[aged.group(1)] if aged else words.get(match.group(0).lower())
@@ -70,6 +77,12 @@ def _in_compound(text: str, match: re.Match) -> bool:
     before, after = text[:match.start()], text[match.end():]
     joined = re.match(r"-([^\W\d_]+)", after) or re.search(r"([^\W\d_]+)-$", before)
     return bool(joined) and joined.group(1).lower() not in NUMBER_WORDS
+
+
+def _article_of_a_number(text: str, match: re.Match, words: dict) -> bool:
+    """"et halvt år", "a hundred": the article belongs to the number word after it."""
+    following = WORD.match(text[match.end():].lstrip())
+    return match.group(0).lower() in AMBIGUOUS_ONE and bool(following) and following.group(0).lower() in NUMBER_WORDS
 
 
 def describe(value: float) -> str:

@@ -29,8 +29,8 @@ from rag.language import detect_language
 from rag.retrieval.perspective import longest_common_run
 
 CUES = frozenset("""not no never none nothing nobody neither nor without cannot can't don't doesn't didn't isn't
-    aren't wasn't weren't won't hardly rarely seldom lack lacks lacking lacked ikke ingen intet ingenting aldri
-    verken uten neppe sjelden mangler manglet manglende mangel""".split())
+    aren't wasn't weren't won't hardly barely scarcely rarely seldom lack lacks lacking lacked
+    ikke ingen intet ingenting aldri verken uten neppe knapt sjelden mangler manglet manglende mangel""".split())
 # "not only", "ikke minst" (= above all) and "no doubt" do not negate what follows.
 NOT_A_CUE_BEFORE = frozenset("only just merely simply least doubt bare minst alene tvil".split())
 INFINITIVE = "å"
@@ -87,16 +87,19 @@ class Reading:
     affirmed: frozenset[bool]   # {True}, {False}, or both when the reading is unsure
     shown: str                  # the words a reason quotes ("ikke noe særnorsk")
     antonym: bool = False
+    cue: int | None = None      # position of the cue that negates it, if one does
 
 
 def contradiction(sentence: str, quotes: list[str]) -> tuple[str, str] | None:
     """(what the sentence says, what the quotes say instead) for the first word the quotes state
     only with the opposite polarity, or None."""
-    stated = [r for quote in quotes for r in readings(quote)]
+    each = [readings(quote) for quote in quotes]
+    stated = [r for quote in each for r in quote]
     claimed = readings(sentence)
     for claim in claimed:
         same = [r for r in stated if _same(claim, r)]
-        if same and not any(claim.affirmed & r.affirmed for r in same) and not _also_agrees(claim, same, claimed):
+        if (same and not any(claim.affirmed & r.affirmed for r in same) and not _also_agrees(claim, same, claimed)
+                and not _carries_the_negation(claim, same, claimed, each)):
             return claim.shown, same[0].shown
     return None
 
@@ -106,6 +109,18 @@ def _also_agrees(claim: Reading, same: list[Reading], claimed: list[Reading]) ->
     which is what the quote says): the words match as forms of one stem, not as one statement."""
     return any(other is not claim and _same(claim, other) and any(other.affirmed & r.affirmed for r in same)
                for other in claimed)
+
+
+def _carries_the_negation(claim: Reading, same: list[Reading], claimed: list[Reading],
+                          each: list[list[Reading]]) -> bool:
+    """The sentence negates another word the quote's cue negates ("politiet drev ikke med jaging
+    av de rusavhengige" for "Politiet jaget ikke byens rusmiddelavhengige"): it states that
+    negation, and its other use of the word ("Byene tolererte ikke ...") says something else."""
+    negated_by_cue = [(quote, r.cue) for r in same if r.cue is not None and False in r.affirmed
+                      for quote in each if r in quote]
+    return any(other is not claim and other.affirmed == frozenset({False}) and not _same(other, claim)
+               and any(r.cue == cue and r.affirmed == frozenset({False}) and _same(other, r) for r in quote)
+               for quote, cue in negated_by_cue for other in claimed)
 
 
 def readings(text: str) -> list[Reading]:
@@ -122,11 +137,11 @@ def readings(text: str) -> list[Reading]:
         concept = _concept(token)
         if concept:
             name, positive = concept
-            found.append(Reading(name, frozenset(a == positive for a in affirmed), shown, antonym=True))
+            found.append(Reading(name, frozenset(a == positive for a in affirmed), shown, antonym=True, cue=cue))
             continue
         base, negated = _unprefixed(token, prefixes)
         if len(base) >= MIN_BASE:
-            found.append(Reading(base, frozenset(a != negated for a in affirmed), shown))
+            found.append(Reading(base, frozenset(a != negated for a in affirmed), shown, cue=cue))
     return found
 
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from rag.answer.clauses import SPEECH, added_clause, frame
+from rag.answer.clauses import SPEECH, WORD, added_clause, frame
 from rag.answer.coverage import mostly_new
 from rag.answer.numbers import describe, numbers_in
 from rag.answer.polarity import contradiction, has_cue, negates
@@ -48,9 +48,11 @@ SUPPORTED, UNSUPPORTED, UNCITED = "supported", "unsupported", "uncited"
 NAME = re.compile(r"(?<![.!?:]\s)(?<!^)\b([A-ZÆØÅ][\wæøåÆØÅ-]+(?:\s+[A-ZÆØÅ][\wæøåÆØÅ-]+)*)")
 QUOTE_MARKS = "«»\"“”'‘’"
 # "One participant says ...", "one of the factors": a "one" that picks out a speaker or one of
-# several things states no figure to check.
+# several things states no figure to check (nor does one in the sentence's speaker: "According
+# to one police officer", "One participant from the user organisations says").
 NOT_A_FIGURE_ONE = re.compile(r"\b(?:one|én)\b(?=\s+(?:of|av)\b|(?:\s+[\w-]+){0,3}\s+(?:%s)\b)"
                               % "|".join(sorted(SPEECH)), re.IGNORECASE)
+ONE = frozenset({"one", "én"})
 
 
 @dataclass(frozen=True)
@@ -126,7 +128,7 @@ class SupportChecker:
     def _numbers(self, claim: str, evidence: list[Evidence]) -> str:
         # The quotes only: a heading's chapter number ("4. Hva sier ...") supports no claim.
         stated = set().union(*(numbers_in(e.quote, detect_language(e.quote), lenient=True) for e in evidence))
-        claimed = numbers_in(NOT_A_FIGURE_ONE.sub("", claim), detect_language(claim))
+        claimed = numbers_in(NOT_A_FIGURE_ONE.sub("", _without_speaking_one(claim)), detect_language(claim))
         missing = [value for value in claimed if not _among(value, stated)]
         if len(missing) == 1:
             return f"number {describe(missing[0])} is not in {_cited(evidence)}"
@@ -229,6 +231,15 @@ class SupportChecker:
         if added:
             return f"{_cited(evidence)} does not say «{added[0]}» (similarity +{added[1]:.3f} without it)"
         return ""
+
+
+def _without_speaking_one(claim: str) -> str:
+    """The claim without a "one" among the words that name its speaker."""
+    speaker = frame(claim).speaker
+    ones = [m for position, m in enumerate(WORD.finditer(claim)) if position in speaker and m.group(0).lower() in ONE]
+    for m in reversed(ones):
+        claim = claim[:m.start()] + claim[m.end():]
+    return claim
 
 
 def _texts(evidence: list[Evidence]) -> list[str]:

@@ -21,6 +21,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from rag.answer.evidence import quote_context
 from rag.answer.support import Evidence, SupportChecker
 from rag.eval.suites import DATA_DIR, SuiteError, find_once
 from rag.index import Index
@@ -65,8 +66,7 @@ def _evidence(index: Index, document, quote: str, case: str) -> Evidence:
     path = section.path if section else (document.title,)
     place = Chunk("", document.id, document.source, document.title, path, quote, start, start + len(quote), 0)
     owner = perspective_of(place, index.perspectives.perspectives)
-    authors = ", ".join(document.meta.get("authors") or [])
-    return Evidence(1, quote, " › ".join([document.title, authors, *path[1:]]), owner.label if owner else "")
+    return Evidence(1, quote, quote_context(document, path), owner.label if owner else "")
 
 
 def detection(checker: SupportChecker, cases: list[SupportCase]) -> dict:
