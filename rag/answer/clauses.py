@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rag.embedding.remembered import Encoder
 from rag.index.lexical import STOPWORDS
@@ -52,6 +53,7 @@ class Frame:
     content: str      # the sentence without "X says that" / "According to X,"
 
 
+@lru_cache(maxsize=1024)  # each test of the support check asks for the same sentence's frame
 def frame(sentence: str) -> Frame:
     """The sentence's frame, found by its first reporting verb among its first words
     ("The psychiatrist in the health personnel group says ...", "According to the police,

@@ -87,8 +87,9 @@ def quote_context(document: Document, section_path: tuple[str, ...]) -> str:
     """What stands around a quote for the support check: the document's title, its byline (the
     authors and their affiliation: "Clausen and Waal of SERAF" names them as the byline does)
     and the headings above the quote."""
-    byline = ", ".join([*(document.meta.get("authors") or []), document.meta.get("affiliation") or ""])
-    return " › ".join(part for part in (document.title, byline.strip(", "), *section_path[1:]) if part)
+    authors = document.meta.get("authors") or []
+    byline = ", ".join(part for part in (*authors, document.meta.get("affiliation")) if part)
+    return " › ".join(part for part in (document.title, byline, *section_path[1:]) if part)
 
 
 def group_evidence(picks: list[Candidate], documents: dict[str, Document], perspectives: list[Perspective],

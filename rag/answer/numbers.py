@@ -40,10 +40,10 @@ WORD = re.compile(r"[^\W\d_]+")
 # "80-tallet", "the '80s": a decade of the last century, as its first year ("the 1980s" = 1980).
 DECADE = re.compile(r"(?<![\w'])'?(\d0)(?:-tallet\b|s\b)")
 # "over et år", "a whole year": an article before a unit of time is one of it, also in a claim
-# (not in "twice a year", "once a week", "per day", "half a year").
+# (not in "twice a year", "once a week", "per day", "half a year"; nor "time", English "at a time").
 ONE_UNIT = re.compile(r"(?<!once )(?<!twice )(?<!times )(?<!per )(?<!half )\b(?:a|an|et|ett|ei)\s+"
-                      r"(?:(?:whole|full|entire|hel|helt|hele)\s+)?"
-                      r"(år|year|måned|month|uke|week|dag|day|døgn|hour)\b", re.IGNORECASE)
+                      r"(?:(?:whole|full|entire|hel|helt|hele)\s+)?(%s)\b"
+                      % "|".join(sorted(set(DURATIONS) - {"time"})), re.IGNORECASE)
 # "toåring" (a two-year-old), "femårig" (five years long): a number word that begins a compound.
 AGED = re.compile(r"(%s)år(?:ing|ig)\w*" % "|".join(sorted((w for w in NO_WORDS if len(w) > 1), key=len, reverse=True)))
 
@@ -62,7 +62,7 @@ def numbers_in(text: str, language: str, lenient: bool = False) -> set[float]:
     for match in ONE_UNIT.finditer(text):
         found |= {1.0} | (_restated(1.0, " " + match.group(1)) if lenient else set())
     for match in WORD.finditer(text):
-        if _in_compound(text, match) or _article_of_a_number(text, match, words):
+        if _in_compound(text, match) or _article_of_a_number(text, match):
             continue
         aged = AGED.fullmatch(match.group(0).lower()) if language == "no" else None
         value = NO_WORDS[aged.group(1)] if aged else words.get(match.group(0).lower())
@@ -79,7 +79,7 @@ def _in_compound(text: str, match: re.Match) -> bool:
     return bool(joined) and joined.group(1).lower() not in NUMBER_WORDS
 
 
-def _article_of_a_number(text: str, match: re.Match, words: dict) -> bool:
+def _article_of_a_number(text: str, match: re.Match) -> bool:
     """"et halvt år", "a hundred": the article belongs to the number word after it."""
     following = WORD.match(text[match.end():].lstrip())
     return match.group(0).lower() in AMBIGUOUS_ONE and bool(following) and following.group(0).lower() in NUMBER_WORDS
