@@ -10,6 +10,7 @@ from conftest import OPED, REPORT
 from rag.cli import main
 from rag.eval.metrics import query_metrics
 from rag.retrieval import Filters, RetrievalConfig, Retriever
+from rag.retrieval.perspective import named_perspective
 
 pytestmark = pytest.mark.slow
 
@@ -108,3 +109,12 @@ def test_a_retriever_runs_numpys_blas_on_one_thread(retriever):
     retriever.search("Hva er LAR?")
     blas = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
     assert blas and all(pool["num_threads"] == 1 for pool in blas)
+
+
+@pytest.mark.parametrize("question", ["What do user organizations say about the police?",
+                                      "What do user organisations say about the police?"])
+def test_american_spelling_names_the_same_speaker(seed_index, embedder, question):
+    """Models and many readers write "organizations": the speaker is the user organisations, not the police
+    the question is about."""
+    named = named_perspective(question, seed_index.perspectives, embedder.encode_queries)
+    assert named is not None and named.perspective.label == "Brukerorganisasjoner"

@@ -7,11 +7,16 @@ are also the indefinite article, so they count only on the lenient side (the quo
 only the accented "én" is read as a number in a Norwegian claim. On the lenient side a
 duration also counts in the other unit of its kind ("et halvt år" states six months). A decade
 of the last century is its first year ("80-tallet" = "the 1980s" = 1980), and a Norwegian
-compound that opens with a number word counts ("toåring": two).
+compound that opens with a number word counts ("toåring": two). A quantity stated as an order
+of magnitude is that magnitude: "hundreds" = "hundrevis" = 100, "tens of thousands" =
+"titusenvis" = 10 000 (`magnitudes_in`): a claim's "thousands" is borne out by a stated value from
+1 000 to 9 999 ("7 400", "tusenvis", "flere tusen"), and "hundreds of people" does not pass for
+"tusenvis av mennesker".
 """
 from __future__ import annotations
 
 import re
+from typing import Iterator
 
 EN_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
             "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
@@ -28,6 +33,13 @@ AMBIGUOUS_ONE = {"en": 1, "ei": 1, "et": 1, "ett": 1, "a": 1, "an": 1}
 SCALES = {"decade": 10, "decades": 10, "tiår": 10,
           "thousand": 1e3, "tusen": 1e3, "million": 1e6, "millions": 1e6, "millioner": 1e6, "mill": 1e6,
           "billion": 1e9, "billions": 1e9, "milliard": 1e9, "milliarder": 1e9, "mrd": 1e9}
+# A quantity given only as an order of magnitude: "hundreds", "tens of thousands", "tusenvis", "titusener".
+MAGNITUDE_BASES = {"dozens": 12, "hundreds": 100, "thousands": 1e3, "millions": 1e6, "billions": 1e9,
+                   "dusin": 12, "hundre": 100, "tusen": 1e3, "titusen": 1e4, "hundretusen": 1e5, "million": 1e6,
+                   "milliard": 1e9}
+MAGNITUDE = re.compile(r"\b(?:(tens|hundreds)\s+of\s+)?(dozens|hundreds|thousands|millions|billions)\b"
+                       r"|\b(dusin|hundre|tusen|titusen|hundretusen|million|milliard)(?:vis|er)\b", re.IGNORECASE)
+BARE_SCALES = frozenset({"thousand", "tusen", "million", "millioner", "milliard", "milliarder"})
 # Units a duration may be restated in, with their size in the smallest unit of their kind.
 DURATIONS = {"år": ("months", 12), "året": ("months", 12), "years": ("months", 12), "year": ("months", 12),
              "måned": ("months", 1), "måneder": ("months", 1), "months": ("months", 1), "month": ("months", 1),
@@ -35,6 +47,8 @@ DURATIONS = {"år": ("months", 12), "året": ("months", 12), "years": ("months",
              "dag": ("hours", 24), "dager": ("hours", 24), "days": ("hours", 24), "day": ("hours", 24),
              "døgn": ("hours", 24), "time": ("hours", 1), "timer": ("hours", 1), "hours": ("hours", 1),
              "hour": ("hours", 1)}
+# "14.12.2023": a date is its day, month and year, not one decimal number.
+DATE = re.compile(r"(?<![\w.,])(\d{1,2})\.(\d{1,2})\.(\d{4})(?![\d]|[.,]\d)")
 DIGITS = re.compile(r"(?<![\w.,])\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?![\d])|(?<![\w.,])\d+(?:[.,]\d+)*")
 WORD = re.compile(r"[^\W\d_]+")
 # "80-tallet", "the '80s": a decade of the last century, as its first year ("the 1980s" = 1980).
@@ -53,12 +67,16 @@ def numbers_in(text: str, language: str, lenient: bool = False) -> set[float]:
     also reads words that are only sometimes numbers ("en deltaker": one participant)."""
     words = {**(NO_WORDS if language == "no" else EN_WORDS), **(AMBIGUOUS_ONE if lenient else {})}
     found: set[float] = set()
-    for match in DIGITS.finditer(text):
+    for match in DATE.finditer(text):
+        found |= {float(part) for part in match.groups()}
+    for match in DIGITS.finditer(DATE.sub(lambda date: " " * len(date.group(0)), text)):
         value = _digits(match.group(0))
         if value is not None:
             found.add(_scaled(value, text[match.end():]))
             found |= _restated(value, text[match.end():]) if lenient else set()
     found |= {1900.0 + int(match.group(1)) for match in DECADE.finditer(text)}
+    if lenient:  # a claim's orders of magnitude are checked against ranges (magnitudes_in)
+        found |= {value for value, _ in _magnitudes(text)} | _bare_scales(text)
     for match in ONE_UNIT.finditer(text):
         found |= {1.0} | (_restated(1.0, " " + match.group(1)) if lenient else set())
     for match in WORD.finditer(text):
@@ -70,6 +88,39 @@ def numbers_in(text: str, language: str, lenient: bool = False) -> set[float]:
             found.add(_scaled(value, text[match.end():]))
             found |= _restated(value, text[match.end():]) if lenient else set()
     return found
+
+
+def magnitudes_in(text: str) -> dict[float, str]:
+    """Orders of magnitude a claim states without a count, with their words: {100: "hundreds"}.
+    Any stated value from the magnitude up to ten times it bears one out ("7 400": thousands)."""
+    return {value: words for value, words in _magnitudes(text)}
+
+
+def bears_out(magnitude: float, stated: set[float]) -> bool:
+    """True when a stated value lies between the magnitude and ten times it."""
+    return any(magnitude <= value < magnitude * 10 for value in stated)
+
+
+def _magnitudes(text: str) -> Iterator[tuple[float, str]]:
+    for match in MAGNITUDE.finditer(text):
+        if _after_a_number(text, match.start()):
+            continue  # "3 millions": a scale, read with its number
+        tens, english, norwegian = match.groups()
+        value = MAGNITUDE_BASES[(english or norwegian).lower()]
+        yield value * {"tens": 10, "hundreds": 100}.get((tens or "").lower(), 1), match.group(0)
+
+
+def _bare_scales(text: str) -> set[float]:
+    """Scale words that follow no number ("flere tusen": thousands)."""
+    return {SCALES[m.group(0).lower()] for m in WORD.finditer(text)
+            if m.group(0).lower() in BARE_SCALES and not _after_a_number(text, m.start())}
+
+
+def _after_a_number(text: str, position: int) -> bool:
+    """True when the word before `position` is a number: digits, a number word, or an article ("a million")."""
+    before = re.search(r"(\S+)\s*$", text[:position])
+    return bool(before) and (bool(DIGITS.fullmatch(before.group(1).rstrip(",."))) or
+                             before.group(1).lower() in NUMBER_WORDS | set(AMBIGUOUS_ONE))
 
 
 def _in_compound(text: str, match: re.Match) -> bool:

@@ -52,9 +52,13 @@ ANTONYMS = {
     "quality": (r"better|improv\w*|good|bedre|forbedr\w*|god|godt|gode",
                 r"worse|worsen\w*|deteriorat\w*|bad|poor|poorer|verre|forverr\w*|dårlig\w*"),
     "sign": (r"positive\w*|positiv\w*", r"negative\w*|negativ\w*"),
-    "acceptance": (r"accept\w*|godta\w*|aksept\w*|agree\w*|enig\w*|allow\w*|permit\w*|tillat\w*|legal|lovlig\w*",
+    # Acknowledging a fact is accepting it: "they reject the idea" for "en erkjennelse av at".
+    "acceptance": (r"accept\w*|godta\w*|aksept\w*|agree\w*|enig\w*|allow\w*|permit\w*|tillat\w*|legal|lovlig\w*|"
+                   r"acknowledg\w*|admit\w*|admission|concede\w*|erkjenn\w*|innrøm\w*",
                    r"reject\w*|refus\w*|avvis\w*|disagree\w*|uenig\w*|forbid\w*|prohibit\w*|forbud\w*|forbudt|"
-                   r"illegal|ulovlig\w*"),
+                   r"illegal|ulovlig\w*|den(y|ies|ied|ying|ial)|benekt\w*|bestrid\w*|disput(e|es|ed)"),
+    # Norwegian "få" is also the verb "get" ("å få hjelp"): only the unambiguous words.
+    "quantity": (r"many|numerous|majority|mange|flertall\w*|fleste", r"few|minority|mindretall\w*|fåtall\w*"),
     "strength": (r"strengthen\w*|styrk\w*", r"weaken\w*|svekk\w*"),
     "frequency": (r"common|commonly|widespread|frequent|frequently|usual|usually|vanlig|vanlige|vanligvis|utbredt\w*|"
                   r"hyppig\w*", r"rare|uncommon|infrequent\w*|unusual|uvanlig\w*|sjeldne|sjeldent|sjeldenhet\w*"),
@@ -129,12 +133,12 @@ def readings(text: str) -> list[Reading]:
     prefixes = PREFIXES["no" if detect_language(text) == "no" else "en"]
     found = []
     for i, (token, (cue, distance)) in enumerate(zip(tokens, _scope(tokens))):
-        if not token[0].isalpha() or token in STOPWORDS or token in CUES:
+        concept = _concept(token)
+        if not token[0].isalpha() or token in CUES or (token in STOPWORDS and not concept):
             continue
         unsure = _before_cue_in_clause(tokens, i) or distance > NEGATED_WORDS
         affirmed = {True, False} if unsure else {cue is None}
         shown = _shown(tokens, cue, i)
-        concept = _concept(token)
         if concept:
             name, positive = concept
             found.append(Reading(name, frozenset(a == positive for a in affirmed), shown, antonym=True, cue=cue))

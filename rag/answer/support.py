@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 
 from rag.answer.clauses import SPEECH, WORD, added_clause, frame
 from rag.answer.coverage import mostly_new
-from rag.answer.numbers import describe, numbers_in
+from rag.answer.numbers import bears_out, describe, magnitudes_in, numbers_in
 from rag.answer.polarity import contradiction, has_cue, negates
 from rag.embedding.remembered import Encoder, RememberedEncoder
 from rag.index.chunking import sentence_spans
@@ -128,13 +128,15 @@ class SupportChecker:
     def _numbers(self, claim: str, evidence: list[Evidence]) -> str:
         # The quotes only: a heading's chapter number ("4. Hva sier ...") supports no claim.
         stated = set().union(*(numbers_in(e.quote, detect_language(e.quote), lenient=True) for e in evidence))
-        claimed = numbers_in(NOT_A_FIGURE_ONE.sub("", _without_speaking_one(claim)), detect_language(claim))
-        missing = [value for value in claimed if not _among(value, stated)]
+        figures = NOT_A_FIGURE_ONE.sub("", _without_speaking_one(claim))
+        claimed = numbers_in(figures, detect_language(claim))
+        missing = [describe(value) for value in sorted(claimed, reverse=True) if not _among(value, stated)]
+        missing += [words for value, words in magnitudes_in(figures).items()
+                    if not bears_out(value, stated)]
         if len(missing) == 1:
-            return f"number {describe(missing[0])} is not in {_cited(evidence)}"
+            return f"number {missing[0]} is not in {_cited(evidence)}"
         if missing:
-            listed = ", ".join(describe(value) for value in sorted(missing, reverse=True))
-            return f"numbers {listed} are not in {_cited(evidence)}"
+            return f"numbers {', '.join(missing)} are not in {_cited(evidence)}"
         return ""
 
     def _speaker(self, claim: str, evidence: list[Evidence]) -> str:

@@ -107,11 +107,17 @@ def _is_cognate(span: str, forms: tuple[str, ...]) -> bool:
     """True when a word of `span` shares a long run of letters with a form ("organisations", "brukerorganisasjoner")."""
     for word in span.lower().split():
         for form in forms:
-            run = longest_common_run(word, form.lower())
+            run = longest_common_run(_british(word), _british(form.lower()))
             # Of the shorter of the two: "politiansatte" shares all of "politi".
             if run >= COGNATE_LETTERS and run >= COGNATE_SHARE * min(len(word), len(form)):
                 return True
     return False
+
+
+def _british(word: str) -> str:
+    """The -ise spelling of an -ize word: "organizations" shares "organisa" with "brukerorganisasjoner"
+    (a Norwegian word has no z to lose)."""
+    return word.replace("z", "s")
 
 
 def longest_common_run(a: str, b: str) -> int:
