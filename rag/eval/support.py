@@ -7,10 +7,11 @@ quote, its headings, and the perspective it lies under.
 
 - `data/support_cases.jsonl` calibrates: the check's tests and thresholds were built on it,
   and its failures have been read.
-- `data/support_cases_blind.jsonl` reports: written after the check was fixed, in the voice of
-  a small model, and never used to change it. To improve the check, move these cases into the
-  calibration file and write a new blind set; a figure from cases the check was tuned on says
-  little about sentences it has not seen.
+- `data/support_cases_blind.jsonl` reports: written in the voice of a small model by someone
+  who had not seen the check's failures, and measured once before its own were read (README
+  says which fixes, if any, came from reading them). To improve the check, move these cases into
+  the calibration file and write a new blind set; a figure from cases the check was tuned on
+  says little about sentences it has not seen.
 
 Detection recall is the share of unsupported cases flagged; the false-flag rate the share of
 supported cases flagged.
