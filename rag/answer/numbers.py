@@ -30,6 +30,8 @@ NO_WORDS = {"én": 1, "to": 2, "tre": 3, "fire": 4, "fem": 5, "seks": 6, "sju": 
             "halv": 0.5}
 NUMBER_WORDS = frozenset(EN_WORDS) | frozenset(NO_WORDS)
 AMBIGUOUS_ONE = {"en": 1, "ei": 1, "et": 1, "ett": 1, "a": 1, "an": 1}
+# What may stand before a scale word as its count: "3 millions", "a million".
+COUNT_WORDS = NUMBER_WORDS | frozenset(AMBIGUOUS_ONE)
 SCALES = {"decade": 10, "decades": 10, "tiår": 10,
           "thousand": 1e3, "tusen": 1e3, "million": 1e6, "millions": 1e6, "millioner": 1e6, "mill": 1e6,
           "billion": 1e9, "billions": 1e9, "milliard": 1e9, "milliarder": 1e9, "mrd": 1e9}
@@ -120,7 +122,7 @@ def _after_a_number(text: str, position: int) -> bool:
     """True when the word before `position` is a number: digits, a number word, or an article ("a million")."""
     before = re.search(r"(\S+)\s*$", text[:position])
     return bool(before) and (bool(DIGITS.fullmatch(before.group(1).rstrip(",."))) or
-                             before.group(1).lower() in NUMBER_WORDS | set(AMBIGUOUS_ONE))
+                             before.group(1).lower() in COUNT_WORDS)
 
 
 def _in_compound(text: str, match: re.Match) -> bool:
