@@ -289,3 +289,23 @@ def test_free_mode_marks_an_invented_figure_and_a_wrong_source_unsupported(seed_
     assert invented.support == "unsupported" and "10 billion" in invented.reason
     assert wrong.support == "unsupported" and "[1]" in wrong.reason
     assert answer.to_json()["sentences"][0]["support"] == "unsupported"
+
+
+def test_the_first_request_carries_no_more_than_a_short_read_of_the_best_passage(seed_index):
+    """Reading the request is most of the first sentence's wait (about 50 tokens/s on 2 cores): the
+    first part holds the best passage's quotes up to FIRST_REQUEST_CHARS (at least one), the rest
+    go to the next part, and no quote is lost or repeated."""
+    from rag.answer.compose import FIRST_REQUEST_CHARS, writing_parts
+    from rag.answer.evidence import EvidenceGroup, Quote
+    from rag.index.chunking import sentence_spans
+
+    document = max(seed_index.documents.values(), key=lambda d: len(d.text))
+    spans = [span for span in sentence_spans(document.text) if 120 < span[1] - span[0] < 250][:4]
+    quotes = [Quote(1, start, end, pick=0) for start, end in spans] + [Quote(2, *spans[-1], pick=1)]
+    group = EvidenceGroup(document, None, (document.title,), quotes)
+    first, rest = writing_parts(group)
+    assert 0 < sum(len(first.text_of(q)) for q in first.quotes) <= FIRST_REQUEST_CHARS
+    assert sorted(first.quotes + rest.quotes, key=lambda q: (q.n, q.start)) == sorted(
+        quotes, key=lambda q: (q.n, q.start))
+    long_one = Quote(1, 0, FIRST_REQUEST_CHARS + 50, pick=0)
+    assert writing_parts(group.with_quotes([long_one]))[0].quotes == [long_one]

@@ -14,17 +14,16 @@ from rag.eval.support import support_figures
 QUOTE = "Flere av deltakerne mener politiet er underbemannet."
 POLICE = Evidence(1, QUOTE, "4. Hva sier … › Politi: Ressursmangel › Manglende tid og ressurser", "Politi")
 # Floors at the measured figures minus a small margin (see README, "How answers are checked").
-# The blind cases, measured once on 2026-12-03 before their failures were read: recall 0.700
-# (28 of 40), false flags 0.325 (13 of 40); 0.300 since one fix that reading them showed (a date,
-# "14.12.2023", is a day, month and year). Their supported "number" sentences count what the
-# quote lists ("two reasons" for "både ... og"), which the number test does not accept by design.
-# One case is 0.025, so the margin is two cases: a CPU whose rounding flips a borderline case
-# does not fail CI, a real regression does.
-RECALL_FLOOR = 0.65
-FALSE_FLAG_CEILING = 0.35
-# All 711 labelled cases (measured 0.871 / 0.105); the issue's floor is 0.85 / 0.15.
-ALL_CASES_RECALL_FLOOR = 0.86
-ALL_CASES_FALSE_FLAG_CEILING = 0.12
+# The blind cases (the tenth set), measured once on 2026-12-04 before their failures were read:
+# recall 0.875 (35 of 40), false flags 0.225 (9 of 40); 0.900 and 0.200 after the two fixes that
+# reading them showed ("a four-year-old" states a figure; "'We have ..." opens quoted speech, it
+# names no one). One case is 0.025, so the margin is two cases: a CPU whose rounding flips a
+# borderline case does not fail CI, a real regression does.
+RECALL_FLOOR = 0.85
+FALSE_FLAG_CEILING = 0.25
+# All 871 labelled cases (measured 0.890 / 0.097); the issue's floor is 0.85 / 0.15.
+ALL_CASES_RECALL_FLOOR = 0.87
+ALL_CASES_FALSE_FLAG_CEILING = 0.11
 OPED = "Mer tilbud, ikke mindre politi › Thomas Clausen, Helge Waal"
 AUTHORS = "Thomas Clausen, Helge Waal"
 
@@ -294,3 +293,120 @@ def test_hundreds_is_not_what_thousands_states(checker):
     assert wrong.support == "unsupported" and "number hundreds is not in source [1]" in wrong.reason, wrong.reason
     right = checker.check("The psychiatrist says thousands of people go undiagnosed and untreated.", [quote])
     assert right.supported, right.reason
+
+
+@pytest.mark.parametrize("sentence, amount", [
+    ("Only one of the health-personnel participants says ethical issues arise.", "one"),
+    ("Several of the participants believe practice-based knowledge helps.", "some"),
+    ("Flere av deltakerne i politiets fokusgruppe tror at dette er et problem.", "some"),
+    ("Every participant in the police focus group feels that much has improved.", "all"),
+    ("The majority of the participants say so.", "most"),
+    ("En annen mener at det er krevende.", "one"),
+    ("The participants say so.", None), ("She believes it is hard.", None),
+    ("Flere steder sier de at vi ikke skal være der.", None),  # several places, not several people
+])
+def test_the_speaker_is_counted_as_one_some_most_or_all(sentence, amount):
+    from rag.answer.counts import speaker_amount
+
+    found = speaker_amount(sentence)
+    assert (found[0] if found else None) == amount
+
+
+def test_a_quote_without_a_reporting_verb_may_still_count_its_speakers():
+    from rag.answer.counts import quoted_amounts
+
+    counted = quoted_amounts("Det er en opplevelse blant flere om at mye har gått i rett retning.")
+    assert counted == {"some": "blant flere"}
+    assert set(quoted_amounts("Flere av deltakerne opplever at det er vanskelig. En mener at det er lett.")) == {
+        "some", "one"}
+
+
+@pytest.mark.parametrize("sentence, blanked", [
+    ("The op-ed has two authors, Thomas Clausen and Helge Waal, both at SERAF.", True),
+    ("Rapporten oppgir to grunner: kapasitetshensyn, og at disse områdene kom mest opp.", True),
+    ("The user representative says the media show three things: a dirty hand, a street full of rubbish and a "
+     "syringe.", True),
+    ("The report gives three reasons: capacity and time.", False),  # lists two: a wrong count
+    ("Research that won two Nobel prizes shows that the earlier you intervene, the cheaper the effort.", False),
+])
+def test_a_count_of_the_sentences_own_list_is_not_a_figure_to_find_in_the_quotes(sentence, blanked):
+    from rag.answer.counts import self_listed
+
+    assert (self_listed(sentence) != sentence) == blanked
+
+
+def test_roles_swapped_between_sentence_and_quote_are_found():
+    from rag.answer.roles import swapped_roles
+
+    quote = "Deltakeren opplever også kommunens midlertidige botilbud for rusavhengige som stigmatiserende:"
+    claim = "The participant finds the state's temporary housing for drug users stigmatising."
+    assert swapped_roles(claim, quote, claim) == ("the state", "kommunens")
+    faithful = claim.replace("the state's", "the municipality's")
+    assert swapped_roles(faithful, quote, faithful) is None
+    # The sentence's speaker names the police the quote speaks of: no swap.
+    assert swapped_roles("they are understaffed, which users may find hard", "politiet er underbemannet",
+                         "Police participants say they are understaffed, which users may find hard") is None
+    # "brukerorganisasjonene" names no users; "politisk" is no police.
+    assert swapped_roles("the user organisations and political parties", "brukerorganisasjonene og politiske partier",
+                         "x") is None
+
+
+def test_a_reporting_verb_after_an_article_is_a_noun():
+    from rag.answer.clauses import frame
+
+    sentence = "The participant also finds the state’s temporary housing stigmatising."
+    assert frame(sentence).speaker == range(0) and frame(sentence).content == sentence
+
+
+@pytest.mark.parametrize("sentence, quote, opposite", [
+    ("Flere mener negative holdninger sjelden skyldes manglende kunnskap.",
+     "Flere mener at negative holdninger ofte kan komme fra manglende kunnskap.", ("sjelden", "ofte")),
+    ("One health professional finds it fairly easy to balance the risk.",
+     "Hvordan skal man balansere risikoen? Kjempevanskelig.", ("easy", "kjempevanskelig")),
+])
+def test_rarely_meets_often_and_an_intensified_antonym_is_read(sentence, quote, opposite):
+    assert contradiction(sentence, [quote]) == opposite
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sentence, quote, perspective, reason", [
+    ("Only one of the health-personnel participants says ethical issues arise in particular with medication.",
+     "Flere av deltakerne opplever at det særlig dukker opp etiske problemstillinger i behandlingen når det gjelder "
+     "medisinering av pasienter med rusavhengighet.", "Helsepersonell",
+     "says «Only one» where source [1] says «Flere»"),
+    ("Another participant says this raises questions of how much risk patients themselves should accept.",
+     "En annen mener at det i slike sammenhenger dukker opp krevende problemstillinger knyttet til hvor stor grad av "
+     "risiko man skal akseptere som helsepersonell:", "Helsepersonell",
+     "speaks of «patients» where source [1] speaks of «helsepersonell»"),
+])
+def test_a_miscounted_speaker_and_a_swapped_actor_are_unsupported(checker, sentence, quote, perspective, reason):
+    verdict = checker.check(sentence, [Evidence(1, quote, perspective, perspective)])
+    assert verdict.support == "unsupported" and reason in verdict.reason, verdict.reason
+    assert checker.check(sentence.replace("Only one of", "Several of").replace("patients themselves",
+                                                                              "health personnel"),
+                         [Evidence(1, quote, perspective, perspective)]).supported
+
+
+@pytest.mark.slow
+def test_a_count_its_sentence_lists_and_a_participant_counted_as_one_are_supported(checker):
+    quote = Evidence(1, "Tjenesteområdene ble valgt av kapasitetshensyn, og fordi det var disse områdene som kom mest "
+                        "opp i intervjuene.", "", "")
+    verdict = checker.check("Tjenesteområdene ble valgt av to grunner: kapasitetshensyn, og at det var disse områdene "
+                            "som kom mest opp i intervjuene.", [quote])
+    assert verdict.supported, verdict.reason
+    verdict = checker.check("Én deltaker i helsepersonellgruppen kjenner seg igjen i informantenes historier.",
+                            [Evidence(1, "En av deltakerne kjenner seg godt igjen i informantenes historier.", "", "")])
+    assert "number" not in verdict.reason
+
+
+def test_a_number_joined_to_a_unit_of_time_is_a_figure():
+    assert numbers_in("antibiotics for a four-year-old", "en") == {4}
+    assert numbers_in("a two-day course", "en") == {2}
+    assert numbers_in("a one-sided picture", "en") == set()
+
+
+def test_a_capital_that_opens_quoted_speech_is_no_name():
+    from rag.answer.support import NAME
+
+    assert NAME.findall("A police participant states: 'We have a mandate from Oslo.'") == ["Oslo"]
+    assert NAME.findall("«Vi har et samfunnsoppdrag», sier Politiet") == ["Politiet"]

@@ -33,15 +33,18 @@ WORD = re.compile(r"[^\W\d_][\w-]*")
 MIN_CONTENT_WORDS = 2
 FRAME_WORDS = 3  # content words of a clause that can be a frame ("according to the user organisations")
 ATTRIBUTION = frozenset("""according ifølge say says said sier sa write writes wrote skriver mener believe believes
-    argue argues claim claims explain explains forteller tell tells note notes describe describes beskriver""".split())
+    argue argues claim claims explain explains forteller tell tells note notes describe describes beskriver
+    puts""".split())
 # Verbs that report what someone says or thinks: the words before the first of them name the speaker.
 SPEECH = ATTRIBUTION | frozenset("""argued think thinks thought feel feels felt report reports reported point points
     experience experiences experienced warn warns warned emphasise emphasises stress stresses suggest suggests
     propose proposes insist insists insisted recall recalls admit admits mention mentions state states stated
+    remark remarks remarked comment comments commented observe observes observed recount recounts
     hevder påpeker peker opplever advarer tror synes forklarer understreker foreslår kritiserer uttaler""".split())
 ACCORDING = frozenset({"according", "ifølge"})
 ACCORDING_WORDS = 4  # "according to the user organisations"
 FRAME_SEARCH = 10  # words at the start of a sentence searched for its reporting verb
+DETERMINERS = frozenset("the a an this that these those its their his her our".split())
 THAT = re.compile(r"^(?:that|at|om)\s+", re.IGNORECASE)
 
 
@@ -68,10 +71,16 @@ def frame(sentence: str) -> Frame:
             if named > ACCORDING_WORDS or position > 0:
                 return Frame(range(position, position + 1 + min(named, ACCORDING_WORDS)), sentence)
             return Frame(range(0, 1 + named), sentence[comma + 1:].strip())
-        if verb in SPEECH:
+        if verb in SPEECH and not _a_noun(sentence, word):
             content = THAT.sub("", sentence[word.end():].strip())
             return Frame(range(position), content or sentence)
     return Frame(range(0), sentence)
+
+
+def _a_noun(sentence: str, word: re.Match) -> bool:
+    """A reporting verb used as a noun: "the state's housing", "a claim", "their reports"."""
+    before = sentence[:word.start()].split()
+    return bool(re.match(r"['’]s\b", sentence[word.end():])) or (bool(before) and before[-1].lower() in DETERMINERS)
 
 
 def clauses(sentence: str) -> list[str]:

@@ -126,10 +126,11 @@ def _after_a_number(text: str, position: int) -> bool:
 
 
 def _in_compound(text: str, match: re.Match) -> bool:
-    """A number word joined by a hyphen to a word that is no number: "one-sided", "ett-tall"."""
+    """A number word joined by a hyphen to a word that is no number: "one-sided", "ett-tall"; but
+    not to a unit of time: "a four-year-old", "a two-day course" state a figure."""
     before, after = text[:match.start()], text[match.end():]
     joined = re.match(r"-([^\W\d_]+)", after) or re.search(r"([^\W\d_]+)-$", before)
-    return bool(joined) and joined.group(1).lower() not in NUMBER_WORDS
+    return bool(joined) and joined.group(1).lower() not in NUMBER_WORDS and joined.group(1).lower() not in DURATIONS
 
 
 def _article_of_a_number(text: str, match: re.Match) -> bool:

@@ -60,8 +60,10 @@ ANTONYMS = {
     # Norwegian "få" is also the verb "get" ("å få hjelp"): only the unambiguous words.
     "quantity": (r"many|numerous|majority|mange|flertall\w*|fleste", r"few|minority|mindretall\w*|fåtall\w*"),
     "strength": (r"strengthen\w*|styrk\w*", r"weaken\w*|svekk\w*"),
-    "frequency": (r"common|commonly|widespread|frequent|frequently|usual|usually|vanlig|vanlige|vanligvis|utbredt\w*|"
-                  r"hyppig\w*", r"rare|uncommon|infrequent\w*|unusual|uvanlig\w*|sjeldne|sjeldent|sjeldenhet\w*"),
+    # "rarely" and "sjelden" are also negation cues; read as a pole too, they meet "often" / "ofte".
+    "frequency": (r"common|commonly|widespread|frequent|frequently|usual|usually|often|vanlig|vanlige|vanligvis|"
+                  r"utbredt\w*|hyppig\w*|ofte", r"rare|rarely|seldom|uncommon|infrequent\w*|unusual|uvanlig\w*|"
+                  r"sjelden|sjeldne|sjeldent|sjeldenhet\w*"),
     # "rett" is also an entitlement ("rett til behandling"), which a claim renders as "right" too.
     "correctness": (r"right|correct|correctly|riktig\w*|rett|korrekt\w*",
                     r"wrong|wrongly|incorrect\w*|feil|feilaktig\w*|galt"),
@@ -78,6 +80,7 @@ POLES = [(concept, positive, re.compile(pattern)) for concept, pair in ANTONYMS.
 # Norwegian "ut-" is "out" (utskriving, utdanning), not a negation.
 PREFIXES = {"no": ("ikke-", "u"), "en": ("non-", "non", "un")}
 NOT_A_PREFIX = ("ut",)
+INTENSIFIERS = ("kjempe", "super", "ekstra", "drit", "mega")  # Norwegian compounds: "kjempevanskelig"
 NEGATED_WORDS = 2     # content words after a cue that it surely negates
 MIN_BASE = 5          # letters a word (after its prefix) needs to count
 COGNATE_SHARE = 0.7   # of the shorter word, in one run of letters, for two forms of a word
@@ -134,7 +137,7 @@ def readings(text: str) -> list[Reading]:
     found = []
     for i, (token, (cue, distance)) in enumerate(zip(tokens, _scope(tokens))):
         concept = _concept(token)
-        if not token[0].isalpha() or token in CUES or (token in STOPWORDS and not concept):
+        if not token[0].isalpha() or (token in CUES and not concept) or (token in STOPWORDS and not concept):
             continue
         unsure = _before_cue_in_clause(tokens, i) or distance > NEGATED_WORDS
         affirmed = {True, False} if unsure else {cue is None}
@@ -238,8 +241,14 @@ def negates(text: str, against: str = "") -> bool:
 
 
 def _concept(token: str) -> tuple[str, bool] | None:
+    # "kjempevanskelig" (very difficult) is "vanskelig", intensified.
+    base = token
+    for prefix in INTENSIFIERS:
+        if token.startswith(prefix) and len(token) > len(prefix) + 2:
+            base = token[len(prefix):]
+            break
     for concept, positive, pattern in POLES:
-        if pattern.fullmatch(token):
+        if pattern.fullmatch(token) or pattern.fullmatch(base):
             return concept, positive
     return None
 

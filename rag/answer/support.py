@@ -10,17 +10,21 @@ reader can verify:
 3. speaker: a sentence that names a perspective before its reporting verb ("The police
    say ...", "According to the user organisations, ...") must cite quotes from that
    perspective's sections (`rag.answer.clauses.frame`);
-4. names: every capitalised name must occur in the quotes or their headings, or match
+4. counted speakers: "several participants" may not stand for "en av deltakerne", nor "every
+   participant" for "flere" (one, some, most or all: `rag.answer.counts`);
+5. roles: the sentence may not speak of an actor its quotes do not (the state, the police,
+   patients) where the quotes speak of another it leaves out (`rag.answer.roles`);
+6. names: every capitalised name must occur in the quotes or their headings, or match
    one of their words across languages ("Norwegian" ~ "norske"); and a person the quotes
    name may not be replaced by another named only in the headings or byline;
-5. negation: a sentence may not negate what its quotes state without negation, nor state
+7. negation: a sentence may not negate what its quotes state without negation, nor state
    with the opposite polarity what they say (negation scope, negating prefixes, antonyms:
    `rag.answer.polarity`);
-6. new words: a sentence in its quotes' language may not bring mostly words they lack
+8. new words: a sentence in its quotes' language may not bring mostly words they lack
    (`rag.answer.coverage`);
-7. added clause: no clause may be one whose omission makes the sentence clearly more
+9. added clause: no clause may be one whose omission makes the sentence clearly more
    similar to its quotes (`rag.answer.clauses`): an invented clause pulls it away from them;
-8. similarity: what the sentence reports (without "X says that") must reach a calibrated
+10. similarity: what the sentence reports (without "X says that") must reach a calibrated
    cross-lingual similarity to what its quotes report.
 The order only decides which reason a sentence that fails several tests is given: the most
 specific comes first.
@@ -34,9 +38,11 @@ import re
 from dataclasses import dataclass, field
 
 from rag.answer.clauses import SPEECH, WORD, added_clause, frame
+from rag.answer.counts import PEOPLE, quoted_amounts, self_listed, speaker_amount
 from rag.answer.coverage import mostly_new
 from rag.answer.numbers import bears_out, describe, magnitudes_in, numbers_in
 from rag.answer.polarity import contradiction, has_cue, negates
+from rag.answer.roles import swapped_roles
 from rag.embedding.remembered import Encoder, RememberedEncoder
 from rag.index.chunking import sentence_spans
 from rag.index.lexical import STOPWORDS, analyse
@@ -45,14 +51,18 @@ from rag.language import detect_language
 from rag.retrieval.perspective import PerspectiveConfig, named_perspectives
 
 SUPPORTED, UNSUPPORTED, UNCITED = "supported", "unsupported", "uncited"
-NAME = re.compile(r"(?<![.!?:]\s)(?<!^)\b([A-ZÆØÅ][\wæøåÆØÅ-]+(?:\s+[A-ZÆØÅ][\wæøåÆØÅ-]+)*)")
+# Not a capital that opens a sentence, nor one that opens quoted speech ("states: 'We have ...").
+NAME = re.compile(r"(?<![.!?:]\s)(?<![.!?:]\s['\"«“‘])(?<!^)(?<!^['\"«“‘])"
+                  r"\b([A-ZÆØÅ][\wæøåÆØÅ-]+(?:\s+[A-ZÆØÅ][\wæøåÆØÅ-]+)*)")
 QUOTE_MARKS = "«»\"“”'‘’"
 # "One participant says ...", "one of the factors": a "one" that picks out a speaker or one of
 # several things states no figure to check (nor does one in the sentence's speaker: "According
 # to one police officer", "One participant from the user organisations says").
 NOT_A_FIGURE_ONE = re.compile(r"\b(?:one|én)\b(?=\s+(?:of|av)\b|(?:\s+[\w-]+){0,3}\s+(?:%s)\b)"
-                              % "|".join(sorted(SPEECH)), re.IGNORECASE)
+                              % "|".join(sorted(SPEECH) + [PEOPLE]), re.IGNORECASE)
 ONE = frozenset({"one", "én"})
+# "in one's head": the pronoun, not a figure.
+GENERIC_ONE = re.compile(r"\bone['’]s\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -117,8 +127,8 @@ class SupportChecker:
             return Verdict(UNCITED, "no source is cited")
         if any(_normalised(claim) in _normalised(e.quote) for e in evidence):
             return Verdict(SUPPORTED)
-        tests = (self._numbers, self._speaker, self._names, self._swapped_name, self._negation, self._polarity,
-                 self._new_words, self._added_clause, self._similarity)
+        tests = (self._numbers, self._speaker, self._speakers_counted, self._roles, self._names, self._swapped_name,
+                 self._negation, self._polarity, self._new_words, self._added_clause, self._similarity)
         for test in tests:
             reason = test(claim, evidence)
             if reason:
@@ -128,7 +138,7 @@ class SupportChecker:
     def _numbers(self, claim: str, evidence: list[Evidence]) -> str:
         # The quotes only: a heading's chapter number ("4. Hva sier ...") supports no claim.
         stated = set().union(*(numbers_in(e.quote, detect_language(e.quote), lenient=True) for e in evidence))
-        figures = NOT_A_FIGURE_ONE.sub("", _without_speaking_one(claim))
+        figures = GENERIC_ONE.sub("", NOT_A_FIGURE_ONE.sub("", self_listed(_without_speaking_one(claim))))
         claimed = numbers_in(figures, detect_language(claim))
         missing = [describe(value) for value in sorted(claimed, reverse=True) if not _among(value, stated)]
         missing += [words for value, words in magnitudes_in(figures).items()
@@ -152,6 +162,21 @@ class SupportChecker:
             return ""
         said_by = ", ".join(f"«{label}»" for label in sorted(s for s in sources if s)) or "another part of the documents"
         return f"{_cited(evidence)} comes from {said_by}, not «{speaker.label}»"
+
+    def _speakers_counted(self, claim: str, evidence: list[Evidence]) -> str:
+        claimed = speaker_amount(claim)
+        stated: dict[str, str] = {}
+        for e in evidence:
+            stated |= quoted_amounts(e.quote)
+        if claimed and stated and claimed[0] not in stated:
+            return f"the sentence says «{claimed[1]}» where {_cited(evidence)} says «{next(iter(stated.values()))}»"
+        return ""
+
+    def _roles(self, claim: str, evidence: list[Evidence]) -> str:
+        swap = swapped_roles(frame(claim).content, " ".join(e.quote for e in evidence), claim)
+        if swap:
+            return f"the sentence speaks of «{swap[0]}» where {_cited(evidence)} speaks of «{swap[1]}»"
+        return ""
 
     def _names(self, claim: str, evidence: list[Evidence]) -> str:
         text = " ".join(e.quote + " " + e.context for e in evidence)
