@@ -248,7 +248,7 @@ def _concept(token: str) -> tuple[str, bool] | None:
             base = token[len(prefix):]
             break
     for concept, positive, pattern in POLES:
-        if pattern.fullmatch(token) or pattern.fullmatch(base):
+        if any(pattern.fullmatch(form) for form in dict.fromkeys((token, base))):
             return concept, positive
     return None
 

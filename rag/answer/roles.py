@@ -54,9 +54,10 @@ def swapped_roles(content: str, quotes: str, sentence: str) -> tuple[str, str] |
     names a role the quotes do not, and the quotes name one the whole sentence does not (its
     speaker included: "Police participants say they are understaffed" for "politiet er
     underbemannet")."""
-    said, quoted, named = roles_in(content), roles_in(quotes), roles_in(sentence)
+    said, quoted = roles_in(content), roles_in(quotes)
     added = [role for role in said if role not in quoted]
+    if not added:  # the common case: read the whole sentence only when it can matter
+        return None
+    named = roles_in(sentence)
     left_out = [role for role in quoted if role not in named]
-    if added and left_out:
-        return said[added[0]], quoted[left_out[0]]
-    return None
+    return (said[added[0]], quoted[left_out[0]]) if left_out else None
