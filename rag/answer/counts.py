@@ -1,4 +1,4 @@
-"""How many speak, and counts a sentence lists itself.
+"""How many speak, and the counts in a sentence that state no figure.
 
 `speaker_amount`: a sentence often says how many of a group speak ("One participant says",
 "Several of the police officers believe", "Samtlige deltakere mener"), and so does a quote
@@ -12,12 +12,17 @@ quotes give, when both give one. "The participants" or "she" give none.
 of the sentence's own list, not a figure taken from the quotes; the listed items are what the
 other tests check. A count whose list does not have as many items ("three ways: A and B") is
 left to the numbers test.
+
+`figures_of` leaves a sentence's figures only, for the numbers test: it blanks self-listed
+counts, and a "one" that picks out a speaker or one of several things ("One participant
+says", "one of the factors", "According to one police officer") or is a pronoun ("in one's
+head").
 """
 from __future__ import annotations
 
 import re
 
-from rag.answer.clauses import WORD, frame
+from rag.answer.clauses import SPEECH, WORD, frame
 from rag.answer.numbers import EN_WORDS, NO_WORDS
 from rag.index.chunking import sentence_spans
 
@@ -50,6 +55,12 @@ SMALL_COUNTS = {word: value for word, value in {**EN_WORDS, **NO_WORDS}.items() 
 NOUN_WORDS = 3  # words between a count and the comma that ends what it counts ("two different kinds,")
 LIST_BREAK = re.compile(r"\s*[,;]\s*")
 AND = re.compile(r"\s+(?:and|or|as well as|og|eller|samt)\s+", re.IGNORECASE)
+
+# "one of", "one participant", "one police officer says": a "one" that picks someone out.
+NOT_A_FIGURE_ONE = re.compile(r"\b(?:one|én)\b(?=\s+(?:of|av)\b|(?:\s+[\w-]+){0,3}\s+(?:%s)\b)"
+                              % "|".join(sorted(SPEECH) + [PEOPLE]), re.IGNORECASE)
+ONE = frozenset({"one", "én"})
+GENERIC_ONE = re.compile(r"\bone['’]s\b", re.IGNORECASE)  # "in one's head": the pronoun
 
 
 def speaker_amount(sentence: str) -> tuple[str, str] | None:
@@ -110,3 +121,18 @@ def _list_lengths(after: str) -> set[int]:
     parts = [part for part in LIST_BREAK.split(after[start:].strip().rstrip(".!?")) if part.strip()]
     # "a dirty hand, a street full of rubbish and a syringe": the last part may hold two.
     return {len(parts), len(parts) - 1 + len(AND.split(parts[-1])), len(AND.split(parts[0]))} if parts else set()
+
+
+def figures_of(sentence: str) -> str:
+    """The sentence with every count that states no figure taken out (see the module's doc)."""
+    return GENERIC_ONE.sub("", NOT_A_FIGURE_ONE.sub("", self_listed(_without_speaking_one(sentence))))
+
+
+def _without_speaking_one(sentence: str) -> str:
+    """The sentence without a "one" among the words that name its speaker."""
+    speaker = frame(sentence).speaker
+    ones = [m for position, m in enumerate(WORD.finditer(sentence))
+            if position in speaker and m.group(0).lower() in ONE]
+    for m in reversed(ones):
+        sentence = sentence[:m.start()] + sentence[m.end():]
+    return sentence

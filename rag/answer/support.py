@@ -37,8 +37,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from rag.answer.clauses import SPEECH, WORD, added_clause, frame
-from rag.answer.counts import PEOPLE, quoted_amounts, self_listed, speaker_amount
+from rag.answer.clauses import SPEECH, added_clause, frame
+from rag.answer.counts import figures_of, quoted_amounts, speaker_amount
 from rag.answer.coverage import mostly_new
 from rag.answer.numbers import bears_out, describe, magnitudes_in, numbers_in
 from rag.answer.polarity import contradiction, has_cue, negates
@@ -55,16 +55,6 @@ SUPPORTED, UNSUPPORTED, UNCITED = "supported", "unsupported", "uncited"
 NAME = re.compile(r"(?<![.!?:]\s)(?<![.!?:]\s['\"«“‘])(?<!^)(?<!^['\"«“‘])"
                   r"\b([A-ZÆØÅ][\wæøåÆØÅ-]+(?:\s+[A-ZÆØÅ][\wæøåÆØÅ-]+)*)")
 QUOTE_MARKS = "«»\"“”'‘’"
-# "One participant says ...", "one of the factors": a "one" that picks out a speaker or one of
-# several things states no figure to check (nor does one in the sentence's speaker: "According
-# to one police officer", "One participant from the user organisations says").
-NOT_A_FIGURE_ONE = re.compile(r"\b(?:one|én)\b(?=\s+(?:of|av)\b|(?:\s+[\w-]+){0,3}\s+(?:%s)\b)"
-                              % "|".join(sorted(SPEECH) + [PEOPLE]), re.IGNORECASE)
-ONE = frozenset({"one", "én"})
-# "in one's head": the pronoun, not a figure.
-GENERIC_ONE = re.compile(r"\bone['’]s\b", re.IGNORECASE)
-
-
 @dataclass(frozen=True)
 class Evidence:
     """A quote a sentence cites, with where it stands (for the speaker and name tests)."""
@@ -138,7 +128,7 @@ class SupportChecker:
     def _numbers(self, claim: str, evidence: list[Evidence]) -> str:
         # The quotes only: a heading's chapter number ("4. Hva sier ...") supports no claim.
         stated = set().union(*(numbers_in(e.quote, detect_language(e.quote), lenient=True) for e in evidence))
-        figures = GENERIC_ONE.sub("", NOT_A_FIGURE_ONE.sub("", self_listed(_without_speaking_one(claim))))
+        figures = figures_of(claim)
         claimed = numbers_in(figures, detect_language(claim))
         missing = [describe(value) for value in sorted(claimed, reverse=True) if not _among(value, stated)]
         missing += [words for value, words in magnitudes_in(figures).items()
@@ -258,15 +248,6 @@ class SupportChecker:
         if added:
             return f"{_cited(evidence)} does not say «{added[0]}» (similarity +{added[1]:.3f} without it)"
         return ""
-
-
-def _without_speaking_one(claim: str) -> str:
-    """The claim without a "one" among the words that name its speaker."""
-    speaker = frame(claim).speaker
-    ones = [m for position, m in enumerate(WORD.finditer(claim)) if position in speaker and m.group(0).lower() in ONE]
-    for m in reversed(ones):
-        claim = claim[:m.start()] + claim[m.end():]
-    return claim
 
 
 def _texts(evidence: list[Evidence]) -> list[str]:
