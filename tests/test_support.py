@@ -14,16 +14,17 @@ from rag.eval.support import support_figures
 QUOTE = "Flere av deltakerne mener politiet er underbemannet."
 POLICE = Evidence(1, QUOTE, "4. Hva sier … › Politi: Ressursmangel › Manglende tid og ressurser", "Politi")
 # Floors at the measured figures minus a small margin (see README, "How answers are checked").
-# The blind cases (the tenth set), measured once on 2026-12-04 before their failures were read:
-# recall 0.875 (35 of 40), false flags 0.225 (9 of 40); 0.900 and 0.200 after the two fixes that
-# reading them showed ("a four-year-old" states a figure; "'We have ..." opens quoted speech, it
-# names no one). One case is 0.025, so the margin is two cases: a CPU whose rounding flips a
-# borderline case does not fail CI, a real regression does.
-RECALL_FLOOR = 0.85
-FALSE_FLAG_CEILING = 0.25
-# All 871 labelled cases (measured 0.890 / 0.097); the issue's floor is 0.85 / 0.15.
-ALL_CASES_RECALL_FLOOR = 0.87
-ALL_CASES_FALSE_FLAG_CEILING = 0.11
+# The blind cases (the eleventh set), measured once on 2026-12-04 before their failures were read:
+# recall 0.825 (33 of 40), false flags 0.250 (10 of 40); 0.850 and 0.150 after the fixes that
+# reading them showed (a speaker set off by commas, "one" as a pronoun, a capital after any
+# opening quote mark, negations in other words, same / different, Nav as a role). One case is
+# 0.025, so the margin is two cases: a CPU whose rounding flips a borderline case does not fail
+# CI, a real regression does.
+RECALL_FLOOR = 0.80
+FALSE_FLAG_CEILING = 0.20
+# All 951 labelled cases (measured 0.885 / 0.101); the issue's floor is 0.85 / 0.15.
+ALL_CASES_RECALL_FLOOR = 0.865
+ALL_CASES_FALSE_FLAG_CEILING = 0.115
 OPED = "Mer tilbud, ikke mindre politi › Thomas Clausen, Helge Waal"
 AUTHORS = "Thomas Clausen, Helge Waal"
 
@@ -192,6 +193,16 @@ def test_rewordings_that_once_were_flagged_are_supported(checker, sentence, evid
      "The police lack resources, according to health personnel."),
     ("Politiet mener at de mangler ressurser.", ["Politiet"], "de mangler ressurser."),
     ("The police lack resources.", [], "The police lack resources."),
+    # A speaker set off by commas, after or before the verb: what is reported is the rest.
+    ("To personer må alltid gå sammen, forteller en deltaker, og tøyvask er begrenset.", ["en", "deltaker"],
+     "To personer må alltid gå sammen, og tøyvask er begrenset."),
+    ("Experience from a hospice helps, one participant says, and should be required.", ["one", "participant"],
+     "Experience from a hospice helps, and should be required."),
+    # A comma after an opening phrase sets off no speaker; a first word is no reporting verb.
+    ("Afterwards the psychiatrist told colleagues he would never do it again.", ["Afterwards", "the", "psychiatrist"],
+     "colleagues he would never do it again."),
+    ("In the police group, one participant says that they lack time.",
+     ["In", "the", "police", "group", "one", "participant"], "they lack time."),
 ])
 def test_a_frame_names_the_speaker_and_what_is_reported(sentence, speaker_words, content):
     from rag.answer.clauses import WORD, frame
@@ -410,3 +421,39 @@ def test_a_capital_that_opens_quoted_speech_is_no_name():
 
     assert NAME.findall("A police participant states: 'We have a mandate from Oslo.'") == ["Oslo"]
     assert NAME.findall("«Vi har et samfunnsoppdrag», sier Politiet") == ["Politiet"]
+
+
+def test_a_capital_after_any_opening_quote_mark_is_no_name():
+    from rag.answer.support import NAME
+
+    assert NAME.findall("Respect means seeing 'Have we understood each other?' in Oslo") == ["Oslo"]
+
+
+def test_one_as_a_pronoun_states_no_figure():
+    from rag.answer.counts import figures_of
+
+    assert "one" not in figures_of("There was no acceptance of crime, even if one was ill.")
+    assert "one" in figures_of("After one year, if one participant leaves, one is left.")
+
+
+@pytest.mark.parametrize("sentence, quote", [
+    ("People who use drugs are seen as dangerous and incapable.", "De anses som farlige og mangler evner."),
+    ("The authors reject chasing as a means.", "«Jaging» er selvsagt ikke noe akseptabelt virkemiddel."),
+])
+def test_a_negation_in_other_words_is_a_negation(sentence, quote):
+    from rag.answer.polarity import negates
+
+    assert negates(sentence) and negates(quote)
+
+
+def test_the_same_meets_different():
+    assert contradiction("Helsepersonell og pasienter deler samme virkelighetsforståelse.",
+                         ["Helsepersonell og pasienter kan ha helt ulike virkelighetsforståelser."]) == ("samme", "ulike")
+
+
+def test_the_welfare_administration_is_a_role():
+    from rag.answer.roles import swapped_roles
+
+    quote = "Jeg har sett dokumenter fra spesialister i Nav hvor det er brukt kritikkverdig språk."
+    claim = "he has seen documents from police specialists with objectionable language"
+    assert swapped_roles(claim, quote, claim) == ("police", "Nav")

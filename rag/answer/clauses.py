@@ -34,7 +34,7 @@ MIN_CONTENT_WORDS = 2
 FRAME_WORDS = 3  # content words of a clause that can be a frame ("according to the user organisations")
 ATTRIBUTION = frozenset("""according ifølge say says said sier sa write writes wrote skriver mener believe believes
     argue argues claim claims explain explains forteller tell tells note notes describe describes beskriver
-    puts""".split())
+    puts told""".split())
 # Verbs that report what someone says or thinks: the words before the first of them name the speaker.
 SPEECH = ATTRIBUTION | frozenset("""argued think thinks thought feel feels felt report reports reported point points
     experience experiences experienced warn warns warned emphasise emphasises stress stresses suggest suggests
@@ -63,6 +63,8 @@ def frame(sentence: str) -> Frame:
     ...", "Resources are scarce, according to the police")."""
     for position, word in enumerate(list(WORD.finditer(sentence))[:FRAME_SEARCH]):
         verb = word.group(0).lower()
+        if position == 0 and verb not in ACCORDING:
+            continue  # a first word names no speaker before it ("Experience of ... helps")
         if verb in ACCORDING:
             # The speaker follows, and ends at a comma if one comes soon.
             comma = sentence.find(",", word.end())
@@ -72,9 +74,29 @@ def frame(sentence: str) -> Frame:
                 return Frame(range(position, position + 1 + min(named, ACCORDING_WORDS)), sentence)
             return Frame(range(0, 1 + named), sentence[comma + 1:].strip())
         if verb in SPEECH and not _a_noun(sentence, word):
-            content = THAT.sub("", sentence[word.end():].strip())
-            return Frame(range(position), content or sentence)
+            return _inserted(sentence, position, word) or Frame(
+                range(position), THAT.sub("", sentence[word.end():].strip()) or sentence)
     return Frame(range(0), sentence)
+
+
+def _inserted(sentence: str, position: int, verb: re.Match) -> Frame | None:
+    """The frame of a speaker set off by a comma after what they say: "Two people must always go
+    together, forteller en deltaker, and ..." (the speaker after the verb) or "..., one
+    participant says, and ..." (before it). What is reported is the rest of the sentence."""
+    comma = sentence.rfind(",", 0, verb.start())
+    if comma < 0:
+        return None
+    before = WORD.findall(sentence[comma:verb.start()])
+    if before:  # ", one participant says," (not "In the police group, one participant says that ...")
+        if len(before) > ACCORDING_WORDS or not re.match(r"\s*(?:[,.!?]|$)", sentence[verb.end():]):
+            return None
+        return Frame(range(position - len(before), position), sentence[:comma] + sentence[verb.end():])
+    end = sentence.find(",", verb.end())
+    end = len(sentence) if end < 0 else end
+    after = WORD.findall(sentence[verb.end():end])
+    if not after or len(after) > ACCORDING_WORDS:
+        return None
+    return Frame(range(position + 1, position + 1 + len(after)), sentence[:comma] + sentence[end:])
 
 
 def _a_noun(sentence: str, word: re.Match) -> bool:

@@ -60,7 +60,10 @@ AND = re.compile(r"\s+(?:and|or|as well as|og|eller|samt)\s+", re.IGNORECASE)
 NOT_A_FIGURE_ONE = re.compile(r"\b(?:one|én)\b(?=\s+(?:of|av)\b|(?:\s+[\w-]+){0,3}\s+(?:%s)\b)"
                               % "|".join(sorted(SPEECH) + [PEOPLE]), re.IGNORECASE)
 ONE = frozenset({"one", "én"})
-GENERIC_ONE = re.compile(r"\bone['’]s\b", re.IGNORECASE)  # "in one's head": the pronoun
+# The pronoun: "in one's head", "even if one was ill", "when one has to wait".
+GENERIC_ONE = re.compile(r"\bone['’]s\b|(?:(?<=\bif\s)|(?<=\bwhen\s)|(?<=\bunless\s)|(?<=\bwhether\s))one\b"
+                         r"(?=\s+(?:is|was|were|has|had|can|could|must|may|might|should|would|will|needs?|gets?|"
+                         r"does|did|feels?|felt|becomes?|became|wants?|lives?|uses?)\b)", re.IGNORECASE)
 
 
 def speaker_amount(sentence: str) -> tuple[str, str] | None:

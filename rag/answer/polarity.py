@@ -67,9 +67,17 @@ ANTONYMS = {
     # "rett" is also an entitlement ("rett til behandling"), which a claim renders as "right" too.
     "correctness": (r"right|correct|correctly|riktig\w*|rett|korrekt\w*",
                     r"wrong|wrongly|incorrect\w*|feil|feilaktig\w*|galt"),
+    # "incapable" for "mangler evner", "umulig" for "ikke mulig".
+    "ability": (r"able|capable|capability|capabilities|ability|abilities|evne|evner|evnen|evnene",
+                r"unable|incapable|incapacity|inability|udyktig\w*"),
+    "possibility": (r"possible|mulig|mulige", r"impossible|umulig\w*"),
+    # "share the same understanding" for "helt ulike virkelighetsforståelser".
+    "sameness": (r"same|similar|identical|samme|tilsvarende|felles",
+                 r"different|differ|differs|differed|distinct|ulik|ulike|ulikt|forskjellig\w*|annerledes"),
 }
-# Concepts whose negative pole is a negation in other words: "the wrong dose" = "ikke rett dose".
-NEGATING_POLES = frozenset({"correctness", "success"})
+# Concepts whose negative pole is a negation in other words: "the wrong dose" = "ikke rett dose",
+# "they reject chasing" = "jaging er ikke akseptabelt", "incapable" = "mangler evner".
+NEGATING_POLES = frozenset({"correctness", "success", "acceptance", "ability", "possibility"})
 # Prefixes that negate in any text ("non-users" = "de som ikke bruker"); "u-" and "un-" also begin
 # too many other words to be read as a negation on their own.
 SURE_PREFIXES = ("non-", "ikke-")

@@ -9,7 +9,7 @@ one the sentence does not. Either alone is no swap (a sentence may name who "the
 leave out who is spoken to), so `swapped_roles` asks for both.
 
 The roles are the generic actors of public services (police, health services, the people they
-serve, municipality, state, user organisations, child welfare, courts), not a corpus's own
+serve, municipality, state, user organisations, welfare services, child welfare, courts), not a corpus's own
 headings: those are the speaker test's business (`rag.retrieval.perspective`).
 """
 from __future__ import annotations
@@ -32,6 +32,8 @@ ROLES = {
     "municipality": r"kommune\w*|kommunal\w*|municipal\w*|local authorit\w*",
     "state": r"staten|statens|statlig\w*|the state|state['’]s|state-\w+|government\w*|regjering\w*|ministr\w*|"
              r"departement\w*|direktorat\w*|directorates?",
+    "welfare services": r"nav|navs|welfare (?:services?|offices?|administration)|velferdsetat\w*|sosialtjenest\w*|"
+                        r"sosialvesen\w*|sosialetat\w*|social services?|social security",
     "child welfare": r"barnevern\w*|child welfare|child protection",
     "courts": r"domstol\w*|courts?|påtalemyndighet\w*|prosecut\w*|judges?|dommer(?:e|en|ne)?",
 }

@@ -51,8 +51,9 @@ from rag.language import detect_language
 from rag.retrieval.perspective import PerspectiveConfig, named_perspectives
 
 SUPPORTED, UNSUPPORTED, UNCITED = "supported", "unsupported", "uncited"
-# Not a capital that opens a sentence, nor one that opens quoted speech ("states: 'We have ...").
-NAME = re.compile(r"(?<![.!?:]\s)(?<![.!?:]\s['\"«“‘])(?<!^)(?<!^['\"«“‘])"
+# Not a capital that opens a sentence, nor one that opens quoted speech ("states: 'We have ...",
+# "seeing 'Have we understood each other?'").
+NAME = re.compile(r"(?<![.!?:]\s)(?<!\s['\"«“‘])(?<!^)(?<!^['\"«“‘])"
                   r"\b([A-ZÆØÅ][\wæøåÆØÅ-]+(?:\s+[A-ZÆØÅ][\wæøåÆØÅ-]+)*)")
 QUOTE_MARKS = "«»\"“”'‘’"
 @dataclass(frozen=True)
