@@ -60,7 +60,8 @@ class Frame:
 def frame(sentence: str) -> Frame:
     """The sentence's frame, found by its first reporting verb among its first words
     ("The psychiatrist in the health personnel group says ...", "According to the police,
-    ...", "Resources are scarce, according to the police")."""
+    ...", "Resources are scarce, according to the police", "Two must go together, forteller en
+    deltaker, og ...")."""
     for position, word in enumerate(list(WORD.finditer(sentence))[:FRAME_SEARCH]):
         verb = word.group(0).lower()
         if position == 0 and verb not in ACCORDING:
