@@ -62,7 +62,8 @@ def frame(sentence: str) -> Frame:
     ("The psychiatrist in the health personnel group says ...", "According to the police,
     ...", "Resources are scarce, according to the police", "Two must go together, forteller en
     deltaker, og ...")."""
-    for position, word in enumerate(list(WORD.finditer(sentence))[:FRAME_SEARCH]):
+    words = list(WORD.finditer(sentence))
+    for position, word in enumerate(words[:FRAME_SEARCH]):
         verb = word.group(0).lower()
         if position == 0 and verb not in ACCORDING:
             continue  # a first word names no speaker before it ("Experience of ... helps")
@@ -72,7 +73,8 @@ def frame(sentence: str) -> Frame:
             named = len(WORD.findall(sentence[word.end():comma])) if comma >= 0 else ACCORDING_WORDS + 1
             # (From "according" itself: "Ifølge kronikkforfatterne" is a span that names them.)
             if named > ACCORDING_WORDS or position > 0:
-                return Frame(range(position, position + 1 + min(named, ACCORDING_WORDS)), sentence)
+                # (At most to the sentence's end: "..., according to the authors.")
+                return Frame(range(position, min(position + 1 + min(named, ACCORDING_WORDS), len(words))), sentence)
             return Frame(range(0, 1 + named), sentence[comma + 1:].strip())
         if verb in SPEECH and not _a_noun(sentence, word):
             return _inserted(sentence, position, word) or Frame(

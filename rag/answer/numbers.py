@@ -12,6 +12,8 @@ of magnitude is that magnitude: "hundreds" = "hundrevis" = 100, "tens of thousan
 "titusenvis" = 10 000 (`magnitudes_in`): a claim's "thousands" is borne out by a stated value from
 1 000 to 9 999 ("7 400", "tusenvis", "flere tusen"), and "hundreds of people" does not pass for
 "tusenvis av mennesker".
+
+A bound's direction is part of its figure: "just under 7,400" is not "Mer enn 7400" (`flipped_bound`).
 """
 from __future__ import annotations
 
@@ -62,6 +64,36 @@ ONE_UNIT = re.compile(r"(?<!once )(?<!twice )(?<!times )(?<!per )(?<!half )\b(?:
                       % "|".join(sorted(set(DURATIONS) - {"time"})), re.IGNORECASE)
 # "toåring" (a two-year-old), "femårig" (five years long): a number word that begins a compound.
 AGED = re.compile(r"(%s)år(?:ing|ig)\w*" % "|".join(sorted((w for w in NO_WORDS if len(w) > 1), key=len, reverse=True)))
+
+# Words that make a number a bound from above or below ("about", "rundt", "cirka" give no direction).
+BOUND_WORDS = {
+    "at least": r"more than|over|above|at least|exceeding|upwards of|in excess of|mer enn|flere enn|minst|"
+                r"i overkant av|drøyt",
+    "at most": r"less than|fewer than|under|below|up to|at most|almost|nearly|just under|mindre enn|færre enn|"
+               r"opptil|inntil|høyst|nesten|knapt|i underkant av",
+}
+BOUND = re.compile(r"\b(%s)\s+(%s)" % ("|".join(BOUND_WORDS.values()), DIGITS.pattern), re.IGNORECASE)
+BOUND_OF = {words: direction for direction, alternatives in BOUND_WORDS.items() for words in alternatives.split("|")}
+
+
+def flipped_bound(claim: str, quotes: str) -> tuple[str, str] | None:
+    """(the claim's words, the quotes' words) for a number both bound in opposite directions."""
+    stated = _bounds(quotes)
+    for value, (direction, words) in _bounds(claim).items():
+        if value in stated and stated[value][0] != direction:
+            return words, stated[value][1]
+    return None
+
+
+def _bounds(text: str) -> dict[float, tuple[str, str]]:
+    """{value: (direction, words)} for each number bound by a word before it."""
+    found = {}
+    for match in BOUND.finditer(text):
+        value = _digits(match.group(2))
+        direction = BOUND_OF.get(" ".join(match.group(1).lower().split()))
+        if value is not None and direction:
+            found.setdefault(value, (direction, match.group(0)))
+    return found
 
 
 def numbers_in(text: str, language: str, lenient: bool = False) -> set[float]:

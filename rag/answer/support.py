@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from rag.answer.clauses import SPEECH, added_clause, frame
 from rag.answer.counts import figures_of, quoted_amounts, speaker_amount
 from rag.answer.coverage import mostly_new
-from rag.answer.numbers import bears_out, describe, magnitudes_in, numbers_in
+from rag.answer.numbers import bears_out, describe, flipped_bound, magnitudes_in, numbers_in
 from rag.answer.polarity import contradiction, has_cue, negates
 from rag.answer.roles import swapped_roles
 from rag.embedding.remembered import Encoder, RememberedEncoder
@@ -56,6 +56,13 @@ SUPPORTED, UNSUPPORTED, UNCITED = "supported", "unsupported", "uncited"
 NAME = re.compile(r"(?<![.!?:]\s)(?<!\s['\"«“‘])(?<!^)(?<!^['\"«“‘])"
                   r"\b([A-ZÆØÅ][\wæøåÆØÅ-]+(?:\s+[A-ZÆØÅ][\wæøåÆØÅ-]+)*)")
 QUOTE_MARKS = "«»\"“”'‘’"
+# English capitalises nationalities, Norwegian does not, and its compounds hide them ("særnorsk"):
+# the Norwegian stem a capitalised English word is found by.
+NATIONALITIES = {"norwegian": "norsk", "norway": "norge", "swedish": "svensk", "sweden": "sverige",
+                 "danish": "dansk", "denmark": "danmark", "finnish": "finsk", "european": "europ",
+                 "nordic": "nordisk", "scandinavian": "skandinavi", "german": "tysk", "germany": "tyskland",
+                 "swiss": "sveits", "switzerland": "sveits", "dutch": "nederland", "british": "britisk",
+                 "english": "engelsk", "american": "amerikansk", "french": "fransk", "portuguese": "portug"}
 @dataclass(frozen=True)
 class Evidence:
     """A quote a sentence cites, with where it stands (for the speaker and name tests)."""
@@ -138,7 +145,8 @@ class SupportChecker:
             return f"number {missing[0]} is not in {_cited(evidence)}"
         if missing:
             return f"numbers {', '.join(missing)} are not in {_cited(evidence)}"
-        return ""
+        flipped = flipped_bound(figures, " ".join(e.quote for e in evidence))
+        return f"the sentence says «{flipped[0]}» where {_cited(evidence)} says «{flipped[1]}»" if flipped else ""
 
     def _speaker(self, claim: str, evidence: list[Evidence]) -> str:
         if self.perspectives is None:
@@ -275,8 +283,8 @@ def _among(value: float, stated: set[float]) -> bool:
 
 
 def _known(word: str, known_stems: set[str], text: str) -> bool:
-    """The word, its stem, or a long run of its letters occurs in the evidence."""
-    if word.lower() in text.lower():
+    """The word, its stem, or its Norwegian nationality stem occurs in the evidence."""
+    if word.lower() in text.lower() or NATIONALITIES.get(word.lower(), "\0") in text.lower():
         return True
     stems = set(analyse(word)) | set(analyse(word, "english"))
     return bool(stems) and stems <= known_stems
