@@ -180,12 +180,10 @@ def _scope(tokens: list[str]) -> list[tuple[int | None, int]]:
 def _negates_one_of(token: str, words: list[str]) -> bool:
     """`token` is a word of `words` behind a negating prefix of either language (and not a form
     of one of them whole: "utvidede" is "utvidet", not "u" + "tvidet")."""
-    if any(same_word(token, word) for word in words):
-        return False
     for prefix in ANY_NEGATING_PREFIX:
         base = token[len(prefix):]
         if token.startswith(prefix) and len(base) >= MIN_BASE and any(same_word(base, word) for word in words):
-            return True
+            return not any(same_word(token, word) for word in words)
     return False
 
 
