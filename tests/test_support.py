@@ -14,16 +14,17 @@ from rag.eval.support import support_figures
 QUOTE = "Flere av deltakerne mener politiet er underbemannet."
 POLICE = Evidence(1, QUOTE, "4. Hva sier … › Politi: Ressursmangel › Manglende tid og ressurser", "Politi")
 # Floors at the measured figures minus a small margin (see README, "How answers are checked").
-# The blind cases (the twelfth set), measured once on 2026-12-04 before their failures were read:
-# recall 0.850 (34 of 40), false flags 0.275 (11 of 40); 0.900 and 0.275 after the fixes that
-# reading them showed (a bound turned the other way, "utvidede" read whole, nationalities in
-# Norwegian compounds). One case is 0.025, so the margin is two cases: a CPU whose rounding flips
-# a borderline case does not fail CI, a real regression does.
-RECALL_FLOOR = 0.85
-FALSE_FLAG_CEILING = 0.325
-# All 1,031 labelled cases (measured 0.884 / 0.115); the floor is 0.85 / 0.15.
-ALL_CASES_RECALL_FLOOR = 0.865
-ALL_CASES_FALSE_FLAG_CEILING = 0.125
+# The blind cases (the thirteenth set), measured once on 2026-12-04 before their failures were read:
+# recall 0.875 (35 of 40), false flags 0.250 (10 of 40); 0.950 and 0.225 after the fixes that
+# reading them showed (past tenses and particle verbs report, politicians and professionals are
+# roles, a negation stops at a preposition after what it negates). One case is 0.025, so the
+# margin is two cases: a CPU whose rounding flips a borderline case does not fail CI, a real
+# regression does.
+RECALL_FLOOR = 0.90
+FALSE_FLAG_CEILING = 0.275
+# All 1,111 labelled cases (measured 0.892 / 0.117); the floor is 0.85 / 0.15.
+ALL_CASES_RECALL_FLOOR = 0.875
+ALL_CASES_FALSE_FLAG_CEILING = 0.13
 OPED = "Mer tilbud, ikke mindre politi › Thomas Clausen, Helge Waal"
 AUTHORS = "Thomas Clausen, Helge Waal"
 
@@ -450,12 +451,19 @@ def test_the_same_meets_different():
                          ["Helsepersonell og pasienter kan ha helt ulike virkelighetsforståelser."]) == ("samme", "ulike")
 
 
-def test_the_welfare_administration_is_a_role():
+@pytest.mark.parametrize("claim, quote, swapped", [
+    # the welfare administration
+    ("he has seen documents from police specialists with objectionable language",
+     "Jeg har sett dokumenter fra spesialister i Nav hvor det er brukt kritikkverdig språk.", ("police", "Nav")),
+    # those who decide and those who know
+    ("there had been many and partly different approaches, the researchers learned from local politicians",
+     "Vi lærte fra fagfolkene i disse byene at det hadde vært mange og til dels ulike tilnærminger",
+     ("politicians", "fagfolkene")),
+])
+def test_an_actor_swapped_for_another_is_found(claim, quote, swapped):
     from rag.answer.roles import swapped_roles
 
-    quote = "Jeg har sett dokumenter fra spesialister i Nav hvor det er brukt kritikkverdig språk."
-    claim = "he has seen documents from police specialists with objectionable language"
-    assert swapped_roles(claim, quote, claim) == ("police", "Nav")
+    assert swapped_roles(claim, quote, claim) == swapped
 
 
 def test_a_speaker_named_by_according_at_the_end_of_a_short_sentence_stays_within_it():
@@ -490,3 +498,24 @@ def test_a_nationality_is_found_in_a_norwegian_compound(checker):
     verdict = checker.check("Such open drug scenes are undesirable for many reasons. Nor are they a specifically "
                             "Norwegian phenomenon.", [Evidence(1, quote, OPED, AUTHORS)])
     assert "Norwegian" not in verdict.reason
+
+
+@pytest.mark.parametrize("sentence, speaker_words", [
+    # A past tense reports too; a Norwegian verb may report only with its particle.
+    ("A police participant explained that officers stay in their cars.", ["A", "police", "participant"]),
+    ("Helsepersonellet trekker frem at man ofte mister førerkortet.", ["Helsepersonellet"]),
+    ("Politiet trekker seg tilbake fra rus-scenen.", []),
+    # In the passive, a reporting verb names no speaker before it.
+    ("A mismatch in understanding each other's reality is described, and it runs both ways.", []),
+])
+def test_past_tenses_particles_and_the_passive_are_read_as_reporting_or_not(sentence, speaker_words):
+    from rag.answer.clauses import WORD, frame
+
+    words = WORD.findall(sentence)
+    assert [words[i] for i in frame(sentence).speaker] == speaker_words
+
+
+def test_a_negation_does_not_reach_past_a_preposition_after_what_it_negates():
+    quote = "Slike åpne rus-scener er ikke ønskelig av mange grunner."
+    assert contradiction("They are undesirable for many reasons.", [quote]) is None
+    assert contradiction("Slike scener er ønskelig av flere grunner.", [quote]) == ("ønskelig", "ikke ønskelig")

@@ -40,11 +40,16 @@ SPEECH = ATTRIBUTION | frozenset("""argued think thinks thought feel feels felt 
     experience experiences experienced warn warns warned emphasise emphasises stress stresses suggest suggests
     propose proposes insist insists insisted recall recalls admit admits mention mentions state states stated
     remark remarks remarked comment comments commented observe observes observed recount recounts
-    hevder påpeker peker opplever advarer tror synes forklarer understreker foreslår kritiserer uttaler""".split())
+    explained described noted claimed believed mentioned suggested proposed stressed emphasised emphasized
+    hevder påpeker peker opplever advarer tror synes forklarer understreker foreslår kritiserer uttaler nevner
+    fremhever framhever mente fortalte skrev beskrev hevdet påpekte opplevde forklarte understreket nevnte""".split())
+# Verbs that report only with their particle ("trekker frem": brings up; "trekker seg" withdraws).
+PARTICLE_SPEECH = {"trekker": {"frem", "fram"}, "trakk": {"frem", "fram"}, "brings": {"up"}, "brought": {"up"}, "pointed": {"out"}}
 ACCORDING = frozenset({"according", "ifølge"})
 ACCORDING_WORDS = 4  # "according to the user organisations"
 FRAME_SEARCH = 10  # words at the start of a sentence searched for its reporting verb
 DETERMINERS = frozenset("the a an this that these those its their his her our".split())
+PASSIVE = frozenset("is are was were be been being".split())
 THAT = re.compile(r"^(?:that|at|om)\s+", re.IGNORECASE)
 
 
@@ -76,10 +81,15 @@ def frame(sentence: str) -> Frame:
                 # (At most to the sentence's end: "..., according to the authors.")
                 return Frame(range(position, min(position + 1 + min(named, ACCORDING_WORDS), len(words))), sentence)
             return Frame(range(0, 1 + named), sentence[comma + 1:].strip())
-        if verb in SPEECH and not _a_noun(sentence, word):
+        if _reports(verb, words[position + 1:position + 2]) and not _a_noun(sentence, word):
             return _inserted(sentence, position, word) or Frame(
                 range(position), THAT.sub("", sentence[word.end():].strip()) or sentence)
     return Frame(range(0), sentence)
+
+
+def _reports(verb: str, following: list[re.Match]) -> bool:
+    """True for a reporting verb, or one that reports with the particle that follows it."""
+    return verb in SPEECH or bool(following) and following[0].group(0).lower() in PARTICLE_SPEECH.get(verb, ())
 
 
 def _inserted(sentence: str, position: int, verb: re.Match) -> Frame | None:
@@ -103,9 +113,11 @@ def _inserted(sentence: str, position: int, verb: re.Match) -> Frame | None:
 
 
 def _a_noun(sentence: str, word: re.Match) -> bool:
-    """A reporting verb used as a noun: "the state's housing", "a claim", "their reports"."""
+    """A reporting verb used as a noun ("the state's housing", "a claim", "their reports") or in
+    the passive ("A mismatch ... is described"): either way, the words before it name no speaker."""
     before = sentence[:word.start()].split()
-    return bool(re.match(r"['’]s\b", sentence[word.end():])) or (bool(before) and before[-1].lower() in DETERMINERS)
+    return bool(re.match(r"['’]s\b", sentence[word.end():])) or (
+        bool(before) and before[-1].lower() in DETERMINERS | PASSIVE)
 
 
 def clauses(sentence: str) -> list[str]:

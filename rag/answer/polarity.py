@@ -35,6 +35,7 @@ CUES = frozenset("""not no never none nothing nobody neither nor without cannot 
 NOT_A_CUE_BEFORE = frozenset("only just merely simply least doubt bare minst alene tvil".split())
 INFINITIVE = "å"
 THAN = frozenset({"than", "enn"})
+PREPOSITIONS = frozenset("of for by from with av for fra med gjennom".split())
 # "less clear" says "ikke så klar" in other words.
 LESS = frozenset({"less", "fewer", "mindre", "færre"})
 CLAUSE_END = frozenset("but because while whereas although though men fordi mens".split())
@@ -133,9 +134,14 @@ def _carries_the_negation(claim: Reading, same: list[Reading], claimed: list[Rea
     negation, and its other use of the word ("Byene tolererte ikke ...") says something else."""
     negated_by_cue = [(quote, r.cue) for r in same if r.cue is not None and False in r.affirmed
                       for quote in each if r in quote]
-    return any(other is not claim and other.affirmed == frozenset({False}) and not _same(other, claim)
+    return any(other is not claim and _maybe_negated(other) and not _same(other, claim)
                and any(r.cue == cue and r.affirmed == frozenset({False}) and _same(other, r) for r in quote)
                for quote, cue in negated_by_cue for other in claimed)
+
+
+def _maybe_negated(reading: Reading) -> bool:
+    """Negated, or within reach of a cue that may negate it ("drev ikke med jaging av de rusavhengige")."""
+    return reading.affirmed == frozenset({False}) or (reading.cue is not None and False in reading.affirmed)
 
 
 def readings(text: str) -> list[Reading]:
@@ -167,8 +173,10 @@ def _scope(tokens: list[str]) -> list[tuple[int | None, int]]:
     for i, token in enumerate(tokens):
         if not token[0].isalpha() or token in CLAUSE_END:
             cue = None
-        elif cue is not None and token == INFINITIVE and distance:
-            distance = NEGATED_WORDS  # "tar ikke tid å skrive ut": the cue denies the time, not the writing
+        elif cue is not None and (token == INFINITIVE or token in PREPOSITIONS) and distance:
+            # "tar ikke tid å skrive ut": the cue denies the time, not the writing; "ikke ønskelig av
+            # mange grunner": the wish, not the reasons.
+            distance = NEGATED_WORDS + 1
         elif cue is not None and token not in STOPWORDS:
             distance += 1
         scope.append((cue, distance if cue is not None else 0))

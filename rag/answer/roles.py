@@ -9,7 +9,8 @@ one the sentence does not. Either alone is no swap (a sentence may name who "the
 leave out who is spoken to), so `swapped_roles` asks for both.
 
 The roles are the generic actors of public services (police, health services, the people they
-serve, municipality, state, user organisations, welfare services, child welfare, courts), not a corpus's own
+serve, municipality, state, user organisations, welfare services, child welfare, politicians,
+professionals, courts), not a corpus's own
 headings: those are the speaker test's business (`rag.retrieval.perspective`).
 """
 from __future__ import annotations
@@ -35,6 +36,9 @@ ROLES = {
     "welfare services": r"nav|navs|welfare (?:services?|offices?|administration)|velferdsetat\w*|sosialtjenest\w*|"
                         r"sosialvesen\w*|sosialetat\w*|social services?|social security",
     "child welfare": r"barnevern\w*|child welfare|child protection",
+    # Those who decide and those who know: "local politicians" is not "fagfolkene".
+    "politicians": r"politiker\w*|lokalpolitiker\w*|politicians?",
+    "professionals": r"fagfolk\w*|fagperson\w*|professionals?|experts?|eksperte?r?\w*",
     "courts": r"domstol\w*|courts?|påtalemyndighet\w*|prosecut\w*|judges?|dommer(?:e|en|ne)?",
 }
 ROLE_PATTERNS = {role: re.compile(r"\b(?:%s)\b" % pattern, re.IGNORECASE) for role, pattern in ROLES.items()}
