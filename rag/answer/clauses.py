@@ -74,8 +74,8 @@ def frame(sentence: str) -> Frame:
             continue  # a first word names no speaker before it ("Experience of ... helps")
         if verb in ACCORDING:
             # The speaker follows, and ends at a comma if one comes soon.
-            comma = sentence.find(",", word.end())
-            named = len(WORD.findall(sentence[word.end():comma])) if comma >= 0 else ACCORDING_WORDS + 1
+            comma, after = _to_comma(sentence, word.end())
+            named = len(after) if comma < len(sentence) else ACCORDING_WORDS + 1
             # (From "according" itself: "Ifølge kronikkforfatterne" is a span that names them.)
             if named > ACCORDING_WORDS or position > 0:
                 # (At most to the sentence's end: "..., according to the authors.")
@@ -104,12 +104,17 @@ def _inserted(sentence: str, position: int, verb: re.Match) -> Frame | None:
         if len(before) > ACCORDING_WORDS or not re.match(r"\s*(?:[,.!?]|$)", sentence[verb.end():]):
             return None
         return Frame(range(position - len(before), position), sentence[:comma] + sentence[verb.end():])
-    end = sentence.find(",", verb.end())
-    end = len(sentence) if end < 0 else end
-    after = WORD.findall(sentence[verb.end():end])
+    end, after = _to_comma(sentence, verb.end())
     if not after or len(after) > ACCORDING_WORDS:
         return None
     return Frame(range(position + 1, position + 1 + len(after)), sentence[:comma] + sentence[end:])
+
+
+def _to_comma(sentence: str, start: int) -> tuple[int, list[str]]:
+    """Where the first comma from `start` stands (the sentence's length if none), and the words up to it."""
+    comma = sentence.find(",", start)
+    end = len(sentence) if comma < 0 else comma
+    return end, WORD.findall(sentence[start:end])
 
 
 def _a_noun(sentence: str, word: re.Match) -> bool:

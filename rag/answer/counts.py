@@ -61,7 +61,8 @@ NOT_A_FIGURE_ONE = re.compile(r"\b(?:one|én)\b(?=\s+(?:of|av)\b|(?:\s+[\w-]+){0
                               % "|".join(sorted(SPEECH) + [PEOPLE]), re.IGNORECASE)
 ONE = frozenset({"one", "én"})
 # The pronoun: "in one's head", "even if one was ill", "when one has to wait".
-GENERIC_ONE = re.compile(r"\bone['’]s\b|(?:(?<=\bif\s)|(?<=\bwhen\s)|(?<=\bunless\s)|(?<=\bwhether\s))one\b"
+# (The conjunction is kept: `figures_of` puts group 1 back.)
+GENERIC_ONE = re.compile(r"\bone['’]s\b|\b(if|when|unless|whether)\s+one\b"
                          r"(?=\s+(?:is|was|were|has|had|can|could|must|may|might|should|would|will|needs?|gets?|"
                          r"does|did|feels?|felt|becomes?|became|wants?|lives?|uses?)\b)", re.IGNORECASE)
 
@@ -128,7 +129,7 @@ def _list_lengths(after: str) -> set[int]:
 
 def figures_of(sentence: str) -> str:
     """The sentence with every count that states no figure taken out (see the module's doc)."""
-    return GENERIC_ONE.sub("", NOT_A_FIGURE_ONE.sub("", self_listed(_without_speaking_one(sentence))))
+    return GENERIC_ONE.sub(r"\1", NOT_A_FIGURE_ONE.sub("", self_listed(_without_speaking_one(sentence))))
 
 
 def _without_speaking_one(sentence: str) -> str:

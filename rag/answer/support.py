@@ -284,7 +284,9 @@ def _among(value: float, stated: set[float]) -> bool:
 
 def _known(word: str, known_stems: set[str], text: str) -> bool:
     """The word, its stem, or its Norwegian nationality stem occurs in the evidence."""
-    if word.lower() in text.lower() or NATIONALITIES.get(word.lower(), "\0") in text.lower():
+    lowered, text = word.lower(), text.lower()
+    nationality = NATIONALITIES.get(lowered)
+    if lowered in text or (nationality and nationality in text):
         return True
     stems = set(analyse(word)) | set(analyse(word, "english"))
     return bool(stems) and stems <= known_stems
