@@ -44,7 +44,8 @@ SPEECH = ATTRIBUTION | frozenset("""argued think thinks thought feel feels felt 
     hevder påpeker peker opplever advarer tror synes forklarer understreker foreslår kritiserer uttaler nevner
     fremhever framhever mente fortalte skrev beskrev hevdet påpekte opplevde forklarte understreket nevnte""".split())
 # Verbs that report only with their particle ("trekker frem": brings up; "trekker seg" withdraws).
-PARTICLE_SPEECH = {"trekker": {"frem", "fram"}, "trakk": {"frem", "fram"}, "brings": {"up"}, "brought": {"up"}, "pointed": {"out"}}
+PARTICLE_SPEECH = {"trekker": {"frem", "fram"}, "trakk": {"frem", "fram"}, "brings": {"up"}, "brought": {"up"},
+                   "pointed": {"out"}}
 ACCORDING = frozenset({"according", "ifølge"})
 ACCORDING_WORDS = 4  # "according to the user organisations"
 FRAME_SEARCH = 10  # words at the start of a sentence searched for its reporting verb
@@ -81,15 +82,16 @@ def frame(sentence: str) -> Frame:
                 # (At most to the sentence's end: "..., according to the authors.")
                 return Frame(range(position, min(position + 1 + min(named, ACCORDING_WORDS), len(words))), sentence)
             return Frame(range(0, 1 + named), sentence[comma + 1:].strip())
-        if _reports(verb, words[position + 1:position + 2]) and not _a_noun(sentence, word):
+        following = words[position + 1].group(0).lower() if position + 1 < len(words) else ""
+        if _reports(verb, following) and not _a_noun(sentence, word):
             return _inserted(sentence, position, word) or Frame(
                 range(position), THAT.sub("", sentence[word.end():].strip()) or sentence)
     return Frame(range(0), sentence)
 
 
-def _reports(verb: str, following: list[re.Match]) -> bool:
+def _reports(verb: str, following: str) -> bool:
     """True for a reporting verb, or one that reports with the particle that follows it."""
-    return verb in SPEECH or bool(following) and following[0].group(0).lower() in PARTICLE_SPEECH.get(verb, ())
+    return verb in SPEECH or following in PARTICLE_SPEECH.get(verb, ())
 
 
 def _inserted(sentence: str, position: int, verb: re.Match) -> Frame | None:

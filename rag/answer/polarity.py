@@ -35,7 +35,7 @@ CUES = frozenset("""not no never none nothing nobody neither nor without cannot 
 NOT_A_CUE_BEFORE = frozenset("only just merely simply least doubt bare minst alene tvil".split())
 INFINITIVE = "å"
 THAN = frozenset({"than", "enn"})
-PREPOSITIONS = frozenset("of for by from with av for fra med gjennom".split())
+PREPOSITIONS = frozenset("of for by from with av fra med gjennom".split())
 # "less clear" says "ikke så klar" in other words.
 LESS = frozenset({"less", "fewer", "mindre", "færre"})
 CLAUSE_END = frozenset("but because while whereas although though men fordi mens".split())

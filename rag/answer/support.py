@@ -63,6 +63,8 @@ NATIONALITIES = {"norwegian": "norsk", "norway": "norge", "swedish": "svensk", "
                  "nordic": "nordisk", "scandinavian": "skandinavi", "german": "tysk", "germany": "tyskland",
                  "swiss": "sveits", "switzerland": "sveits", "dutch": "nederland", "british": "britisk",
                  "english": "engelsk", "american": "amerikansk", "french": "fransk", "portuguese": "portug"}
+
+
 @dataclass(frozen=True)
 class Evidence:
     """A quote a sentence cites, with where it stands (for the speaker and name tests)."""
@@ -181,9 +183,10 @@ class SupportChecker:
         text = " ".join(e.quote + " " + e.context for e in evidence)
         known_stems = set(analyse(text)) | set(analyse(text, "english"))
         words = sorted({w for w in re.findall(r"[^\W\d_][\w-]+", text) if w.lower() not in STOPWORDS})
+        lowered = text.lower()
         for name in NAME.findall(claim):
             parts = [p for p in name.split() if p.lower() not in STOPWORDS]
-            unknown = [p for p in parts if not _known(p, known_stems, text)]
+            unknown = [p for p in parts if not _known(p, known_stems, lowered)]
             if unknown and not self._matches_a_word(" ".join(unknown), words):
                 return f"{_cited(evidence)} does not mention «{' '.join(unknown)}»"
         return ""
@@ -282,11 +285,11 @@ def _among(value: float, stated: set[float]) -> bool:
     return any(abs(value - other) <= 1e-9 * max(1.0, abs(other)) for other in stated)
 
 
-def _known(word: str, known_stems: set[str], text: str) -> bool:
-    """The word, its stem, or its Norwegian nationality stem occurs in the evidence."""
-    lowered, text = word.lower(), text.lower()
+def _known(word: str, known_stems: set[str], lowered_text: str) -> bool:
+    """The word, its stem, or its Norwegian nationality stem occurs in the evidence (lower-cased)."""
+    lowered = word.lower()
     nationality = NATIONALITIES.get(lowered)
-    if lowered in text or (nationality and nationality in text):
+    if lowered in lowered_text or (nationality and nationality in lowered_text):
         return True
     stems = set(analyse(word)) | set(analyse(word, "english"))
     return bool(stems) and stems <= known_stems
