@@ -14,17 +14,20 @@ from rag.eval.support import support_figures
 QUOTE = "Flere av deltakerne mener politiet er underbemannet."
 POLICE = Evidence(1, QUOTE, "4. Hva sier … › Politi: Ressursmangel › Manglende tid og ressurser", "Politi")
 # Floors at the measured figures minus a small margin (see README, "How answers are checked").
-# The blind cases (the thirteenth set), measured once on 2026-12-04 before their failures were read:
-# recall 0.875 (35 of 40), false flags 0.250 (10 of 40); 0.950 and 0.225 after the fixes that
-# reading them showed (past tenses and particle verbs report, politicians and professionals are
-# roles, a negation stops at a preposition after what it negates). One case is 0.025, so the
+# The blind cases (the fourteenth set), measured once on 2026-12-05 before their failures were read:
+# recall 0.800 (32 of 40), false flags 0.125 (5 of 40); 0.875 and 0.075 after the fixes that
+# reading them showed (admitting and calling for report, a quote that speaks as "we" speaks as its
+# perspective, "hverandres" bears out a pair, "lite" renders a negation). One case is 0.025, so the
 # margin is two cases: a CPU whose rounding flips a borderline case does not fail CI, a real
 # regression does.
-RECALL_FLOOR = 0.90
-FALSE_FLAG_CEILING = 0.275
-# All 1,111 labelled cases (measured 0.892 / 0.117); the floor is 0.85 / 0.15.
+RECALL_FLOOR = 0.825
+FALSE_FLAG_CEILING = 0.125
+# All 1,191 labelled cases (measured 0.891 / 0.115); the floor is 0.85 / 0.15.
 ALL_CASES_RECALL_FLOOR = 0.875
 ALL_CASES_FALSE_FLAG_CEILING = 0.13
+# The 164 sentences the local model wrote (measured 0.711 / 0.240), two cases of margin each way.
+WRITTEN_RECALL_FLOOR = 0.69
+WRITTEN_FALSE_FLAG_CEILING = 0.28
 OPED = "Mer tilbud, ikke mindre politi › Thomas Clausen, Helge Waal"
 AUTHORS = "Thomas Clausen, Helge Waal"
 
@@ -276,6 +279,9 @@ def test_detection_on_the_labelled_cases_stays_above_its_floor(checker, seed_ind
     assert figures["test"]["false_flags"] <= FALSE_FLAG_CEILING, figures["test"]
     assert figures["all"]["recall"] >= ALL_CASES_RECALL_FLOOR, figures["all"]
     assert figures["all"]["false_flags"] <= ALL_CASES_FALSE_FLAG_CEILING, figures["all"]
+    assert figures["written"]["unsupported"] >= 100, figures["written"]
+    assert figures["written"]["recall"] >= WRITTEN_RECALL_FLOOR, figures["written"]
+    assert figures["written"]["false_flags"] <= WRITTEN_FALSE_FLAG_CEILING, figures["written"]
 
 
 def test_the_checker_encodes_each_text_once_and_forgets_the_oldest():
@@ -519,3 +525,64 @@ def test_a_negation_does_not_reach_past_a_preposition_after_what_it_negates():
     quote = "Slike åpne rus-scener er ikke ønskelig av mange grunner."
     assert contradiction("They are undesirable for many reasons.", [quote]) is None
     assert contradiction("Slike scener er ønskelig av flere grunner.", [quote]) == ("ønskelig", "ikke ønskelig")
+
+
+@pytest.mark.parametrize("sentence, speaker_words", [
+    # Admitting and calling for report too ("called for" only with its particle).
+    ("Brukerorganisasjonene medgir at det stemmer av og til.", ["Brukerorganisasjonene"]),
+    ("The police participants admitted that they often sit in their cars.", ["The", "police", "participants"]),
+    ("The user organisations called for continued work against prejudice.", ["The", "user", "organisations"]),
+    ("Politiet ber om flere ressurser til forebygging.", ["Politiet"]),
+    ("The police called the ambulance at once.", []),
+])
+def test_admitting_and_calling_for_are_reporting(sentence, speaker_words):
+    from rag.answer.clauses import WORD, frame
+
+    words = WORD.findall(sentence)
+    assert [words[i] for i in frame(sentence).speaker] == speaker_words
+
+
+def test_a_quote_that_speaks_as_we_names_its_own_perspective():
+    from rag.answer.roles import swapped_roles
+
+    # "Vi" in the police focus group is the police: naming them is no swap.
+    police = "The police try to take their time because they depend on good dialogue in the open drug scenes."
+    quote = ("Vi prøver å ta oss god tid, fordi vi er avhengige av å ha god dialog med mange av brukerne i de åpne "
+             "rusmiljøene.")
+    assert swapped_roles(police, quote, police, perspective="Politi") is None
+    assert swapped_roles(police, quote, police) == ("police", "brukerne")
+    # A speaker who says "I" of what others do does not make them the speaker's own group.
+    claim = "he has seen documents from hospital specialists using reprehensible language"
+    quote = "Jeg har for eksempel sett dokumenter fra spesialister i Nav hvor det er brukt språk som er kritikkverdig."
+    assert swapped_roles(claim, quote, claim, perspective="Helsepersonell") == ("hospital", "Nav")
+
+
+def test_both_and_each_other_bear_out_two_when_the_quotes_are_read():
+    quote = "Det er en mismatch i forståelse av hverandres virkelighet. Og det går jo begge veier."
+    assert 2 in numbers_in("Det er en mismatch i forståelse av hverandres virkelighet.", "no", lenient=True)
+    assert 2 in numbers_in("It runs both ways.", "en", lenient=True)
+    assert 2 not in numbers_in(quote, "no")
+
+
+def test_an_understatement_renders_a_negation():
+    from rag.answer.polarity import negates
+
+    assert negates("Det er lite konstruktivt å se politiet som en overgriper.")
+    assert negates("It is of little use to cast the police as an abuser.")
+
+
+@pytest.mark.slow
+def test_a_quoted_title_is_the_sources_words_not_the_sentences_negation(checker):
+    byline = Evidence(1, "Thomas Clausen og Helge Waal, Senter for Rus- og Avhengighetsforskning - SERAF, "
+                         "Universitetet i Oslo", OPED, AUTHORS)
+    verdict = checker.check('Thomas Clausen and Helge Waal wrote the op-ed "Mer tilbud, ikke mindre politi".', [byline])
+    assert "negat" not in verdict.reason, verdict.reason
+    # Nor is its "ikke mindre politi" the opposite of a quote's "politiet".
+    lead = Evidence(2, "For å bistå politiet i å håndtere dem, må kommunene stille med gode behandlings- og "
+                       "omsorgstilbud.", OPED, AUTHORS)
+    verdict = checker.check('Thomas Clausen and Helge Waal wrote the op-ed "Mer tilbud, ikke mindre politi".',
+                            [lead, byline])
+    assert "ikke mindre" not in verdict.reason, verdict.reason
+    # A negation of the sentence's own outside the quotation marks still counts.
+    verdict = checker.check('Thomas Clausen and Helge Waal did not write "Mer tilbud, ikke mindre politi".', [byline])
+    assert "negates" in verdict.reason, verdict.reason

@@ -42,10 +42,14 @@ SPEECH = ATTRIBUTION | frozenset("""argued think thinks thought feel feels felt 
     remark remarks remarked comment comments commented observe observes observed recount recounts
     explained described noted claimed believed mentioned suggested proposed stressed emphasised emphasized
     hevder påpeker peker opplever advarer tror synes forklarer understreker foreslår kritiserer uttaler nevner
-    fremhever framhever mente fortalte skrev beskrev hevdet påpekte opplevde forklarte understreket nevnte""".split())
-# Verbs that report only with their particle ("trekker frem": brings up; "trekker seg" withdraws).
+    fremhever framhever mente fortalte skrev beskrev hevdet påpekte opplevde forklarte understreket nevnte
+    admitted concede concedes conceded acknowledge acknowledges acknowledged urge urges urged
+    medgir medga innrømmer innrømmet erkjenner erkjente etterlyser etterlyste""".split())
+# Verbs that report only with their particle ("trekker frem": brings up; "trekker seg" withdraws;
+# "called for" asks, "called the ambulance" does not).
 PARTICLE_SPEECH = {"trekker": {"frem", "fram"}, "trakk": {"frem", "fram"}, "brings": {"up"}, "brought": {"up"},
-                   "pointed": {"out"}}
+                   "pointed": {"out"}, "call": {"for"}, "calls": {"for"}, "called": {"for"}, "ber": {"om"},
+                   "ba": {"om"}}
 ACCORDING = frozenset({"according", "ifølge"})
 ACCORDING_WORDS = 4  # "according to the user organisations"
 FRAME_SEARCH = 10  # words at the start of a sentence searched for its reporting verb

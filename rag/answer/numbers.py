@@ -32,6 +32,9 @@ NO_WORDS = {"én": 1, "to": 2, "tre": 3, "fire": 4, "fem": 5, "seks": 6, "sju": 
             "halv": 0.5}
 NUMBER_WORDS = frozenset(EN_WORDS) | frozenset(NO_WORDS)
 AMBIGUOUS_ONE = {"en": 1, "ei": 1, "et": 1, "ett": 1, "a": 1, "an": 1}
+# Words that speak of a pair without a number: "the two sides" renders "hverandres", "begge veier".
+PAIR_WORDS = {"both": 2, "begge": 2, "hverandre": 2, "hverandres": 2}
+EACH_OTHER = re.compile(r"\beach\s+other", re.IGNORECASE)
 # What may stand before a scale word as its count: "3 millions", "a million".
 COUNT_WORDS = NUMBER_WORDS | frozenset(AMBIGUOUS_ONE)
 SCALES = {"decade": 10, "decades": 10, "tiår": 10,
@@ -99,8 +102,8 @@ def _bounds(text: str) -> dict[float, tuple[str, str]]:
 def numbers_in(text: str, language: str, lenient: bool = False) -> set[float]:
     """Every number stated in `text` (a Norwegian text reads Norwegian number words); `lenient`
     also reads words that are only sometimes numbers ("en deltaker": one participant)."""
-    words = {**(NO_WORDS if language == "no" else EN_WORDS), **(AMBIGUOUS_ONE if lenient else {})}
-    found: set[float] = set()
+    words = {**(NO_WORDS if language == "no" else EN_WORDS), **({**AMBIGUOUS_ONE, **PAIR_WORDS} if lenient else {})}
+    found: set[float] = {2.0} if lenient and EACH_OTHER.search(text) else set()
     for match in DATE.finditer(text):
         found |= {float(part) for part in match.groups()}
     for match in DIGITS.finditer(DATE.sub(lambda date: " " * len(date.group(0)), text)):

@@ -36,8 +36,9 @@ NOT_A_CUE_BEFORE = frozenset("only just merely simply least doubt bare minst ale
 INFINITIVE = "å"
 THAN = frozenset({"than", "enn"})
 PREPOSITIONS = frozenset("of for by from with av fra med gjennom".split())
-# "less clear" says "ikke så klar" in other words.
-LESS = frozenset({"less", "fewer", "mindre", "færre"})
+# "less clear" says "ikke så klar" in other words, and an understatement says it too: "lite
+# konstruktivt", "of little use" for "neppe konstruktivt".
+LESS = frozenset({"less", "fewer", "mindre", "færre", "little", "lite"})
 CLAUSE_END = frozenset("but because while whereas although though men fordi mens".split())
 TOKEN = re.compile(r"[^\W\d_][\w'-]*|[.,;:!?()–—]")
 # Antonyms in both languages, as patterns for whole words: concept -> (positive pole, negative pole).

@@ -27,7 +27,8 @@ ROLES = {
                        r"system|care|sector)|healthcare|clinicians?|doctors?|physicians?|nurses?|therapists?|"
                        r"psychiatrists?|leger?|legen|legene|fastleg\w*|sykepleier\w*|psykiater\w*|behandlere|"
                        r"behandlerne|behandleren|helsevesen\w*|helsetjenest\w*|helsearbeider\w*|hjelpeapparat\w*|"
-                       r"behandlingsapparat\w*|tjenesteapparat\w*|support services|treatment system",
+                       r"behandlingsapparat\w*|tjenesteapparat\w*|support services|treatment system|"
+                       r"hospitals?|sykehus\w*",
     "people served": r"pasient\w*|patients?|rusavhengig\w*|rusbruker\w*|brukere|brukerne|users?|drug users?|"
                      r"addicts?|klient\w*|clients?|people who use drugs|people with (?:an )?addiction",
     "municipality": r"kommune\w*|kommunal\w*|municipal\w*|local authorit\w*",
@@ -42,6 +43,9 @@ ROLES = {
     "courts": r"domstol\w*|courts?|påtalemyndighet\w*|prosecut\w*|judges?|dommer(?:e|en|ne)?",
 }
 ROLE_PATTERNS = {role: re.compile(r"\b(?:%s)\b" % pattern, re.IGNORECASE) for role, pattern in ROLES.items()}
+# A quote that speaks as "we" speaks as its perspective: "Vi prøver å ta oss god tid" in the
+# police focus group is the police taking their time. ("I" is one speaker, not the group.)
+WE = re.compile(r"\b(?:vi|oss|vår|vårt|våre|we|us|our|ours)\b", re.IGNORECASE)
 
 
 def roles_in(text: str) -> dict[str, str]:
@@ -55,13 +59,15 @@ def roles_in(text: str) -> dict[str, str]:
     return found
 
 
-def swapped_roles(content: str, quotes: str, sentence: str) -> tuple[str, str] | None:
+def swapped_roles(content: str, quotes: str, sentence: str, perspective: str = "") -> tuple[str, str] | None:
     """(words of the sentence, words of the quotes) when what a sentence reports (`content`)
     names a role the quotes do not, and the quotes name one the whole sentence does not (its
     speaker included: "Police participants say they are understaffed" for "politiet er
-    underbemannet")."""
+    underbemannet"). `perspective` labels where the quotes stand: quotes that speak as "we"
+    speak as it, so naming it is no swap."""
     said, quoted = roles_in(content), roles_in(quotes)
-    added = [role for role in said if role not in quoted]
+    speaking = roles_in(perspective) if WE.search(quotes) else {}
+    added = [role for role in said if role not in quoted and role not in speaking]
     if not added:  # the common case: read the whole sentence only when it can matter
         return None
     named = roles_in(sentence)

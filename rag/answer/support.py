@@ -56,6 +56,8 @@ SUPPORTED, UNSUPPORTED, UNCITED = "supported", "unsupported", "uncited"
 NAME = re.compile(r"(?<![.!?:]\s)(?<!\s['\"«“‘])(?<!^)(?<!^['\"«“‘])"
                   r"\b([A-ZÆØÅ][\wæøåÆØÅ-]+(?:\s+[A-ZÆØÅ][\wæøåÆØÅ-]+)*)")
 QUOTE_MARKS = "«»\"“”'‘’"
+# A span the sentence sets in quotation marks: «...», "...", “...”.
+QUOTED_SPAN = re.compile(r"«([^»]+)»|\"([^\"]+)\"|“([^”]+)”")
 # English capitalises nationalities, Norwegian does not, and its compounds hide them ("særnorsk"):
 # the Norwegian stem a capitalised English word is found by.
 NATIONALITIES = {"norwegian": "norsk", "norway": "norge", "swedish": "svensk", "sweden": "sverige",
@@ -174,7 +176,8 @@ class SupportChecker:
         return ""
 
     def _roles(self, claim: str, evidence: list[Evidence]) -> str:
-        swap = swapped_roles(frame(claim).content, " ".join(e.quote for e in evidence), claim)
+        swap = swapped_roles(frame(claim).content, " ".join(e.quote for e in evidence), claim,
+                             " ".join(dict.fromkeys(e.perspective for e in evidence)))
         if swap:
             return f"the sentence speaks of «{swap[0]}» where {_cited(evidence)} speaks of «{swap[1]}»"
         return ""
@@ -210,7 +213,7 @@ class SupportChecker:
     def _negation(self, claim: str, evidence: list[Evidence]) -> str:
         # One side is read strictly (a cue word), the other broadly ("wrong dose" renders "ikke
         # rett dose", "non-users" "de som ikke bruker"): a rewording is not taken for a negation.
-        if has_cue(claim) and not any(negates(e.quote) for e in evidence):
+        if has_cue(_without_quoted_titles(claim, evidence)) and not any(negates(e.quote) for e in evidence):
             return f"the sentence negates what {_cited(evidence)} says"
         quotes = " ".join(e.quote for e in evidence)
         if (self.config.negation_both_ways and not negates(claim, against=quotes)
@@ -228,7 +231,7 @@ class SupportChecker:
         return sentences[int((vectors[1:] @ vectors[0]).argmax())]
 
     def _polarity(self, claim: str, evidence: list[Evidence]) -> str:
-        opposite = contradiction(claim, [e.quote for e in evidence])
+        opposite = contradiction(_without_quoted_titles(claim, evidence), [e.quote for e in evidence])
         if opposite:
             return f"the sentence says «{opposite[0]}» where {_cited(evidence)} says «{opposite[1]}»"
         return ""
@@ -260,6 +263,17 @@ class SupportChecker:
         if added:
             return f"{_cited(evidence)} does not say «{added[0]}» (similarity +{added[1]:.3f} without it)"
         return ""
+
+
+def _without_quoted_titles(claim: str, evidence: list[Evidence]) -> str:
+    """`claim` without the spans it quotes from its sources or their headings: a title's "ikke"
+    ("Mer tilbud, ikke mindre politi") is the source's word, not a negation the sentence makes."""
+    where = _normalised(" ".join(e.quote + " " + e.context for e in evidence))
+
+    def blank(match: re.Match) -> str:
+        span = next(group for group in match.groups() if group)
+        return " " if _normalised(span) in where else match.group(0)
+    return QUOTED_SPAN.sub(blank, claim)
 
 
 def _texts(evidence: list[Evidence]) -> list[str]:

@@ -12,6 +12,11 @@ quote, its headings, and the perspective it lies under.
   says which fixes, if any, came from reading them). To improve the check, move these cases into
   the calibration file and write a new blind set; a figure from cases the check was tuned on
   says little about sentences it has not seen.
+- `data/support_cases_written.jsonl` is what answers really contain: the sentences the bundled
+  local model (Qwen2.5-Coder-1.5B) wrote in evidence-first answers to the seeds questions, with
+  the quotes each was written from, labelled by a reader who saw neither the check nor its
+  verdicts. Unlike the written sets, whose errors were made subtle on purpose, most of these
+  are plainly wrong (mistranslations, invented claims, swapped actors).
 
 Detection recall is the share of unsupported cases flagged; the false-flag rate the share of
 supported cases flagged.
@@ -31,6 +36,7 @@ from rag.types import Chunk
 
 CASES = DATA_DIR / "support_cases.jsonl"
 BLIND_CASES = DATA_DIR / "support_cases_blind.jsonl"
+WRITTEN_CASES = DATA_DIR / "support_cases_written.jsonl"
 
 
 @dataclass(frozen=True)
@@ -88,10 +94,12 @@ def detection(checker: SupportChecker, cases: list[SupportCase]) -> dict:
 
 
 def support_figures(checker: SupportChecker, index: Index) -> dict:
-    """Detection on the calibration cases, the blind ones (`test`: the reported figure) and all."""
+    """Detection on the calibration cases, the blind ones (`test`: the reported figure), both
+    (`all`), and the sentences a model wrote (`written`)."""
     calibration, blind = load_cases(index, CASES), load_cases(index, BLIND_CASES)
     return {"calibration": detection(checker, calibration), "test": detection(checker, blind),
-            "all": detection(checker, calibration + blind)}
+            "all": detection(checker, calibration + blind),
+            "written": detection(checker, load_cases(index, WRITTEN_CASES))}
 
 
 def _share(flags: list[bool]) -> float:
