@@ -88,6 +88,24 @@ def test_unanswerable_questions_abstain_on_the_test_half_as_measured(answerer):
         assert answer.closest and not answer.citations
 
 
+def test_fresh_short_questions_keep_their_measured_abstention_and_retrieval(answerer, seed_index):
+    """Quality floor: on the fresh questions nothing was tuned on (rag.eval.fresh), the answering
+    passage stays among the first five hits within 0.03 of the README's figure, and abstention
+    moves by at most one question of each kind."""
+    from rag.eval.fresh import fresh_figures
+
+    figures = fresh_figures(answerer, seed_index)
+    measured = bench_figures()["checks"]["fresh"]
+    assert figures.keys() == measured.keys()
+
+    def count(share: str) -> int:
+        return int(share.split("/")[0])
+    for name, row in measured.items():
+        assert figures[name]["hit_at_5"] >= row["hit_at_5"] - FLOOR_MARGIN, (name, figures[name])
+        assert count(figures[name]["answerable_abstained"]) <= count(row["answerable_abstained"]) + 1, figures[name]
+        assert count(figures[name]["unanswerable_abstained"]) >= count(row["unanswerable_abstained"]) - 1, figures[name]
+
+
 @pytest.mark.parametrize("question", ["What did the police say about lack of resources?",
                                       "Hva sa politiet om mangel på ressurser?"])
 def test_the_police_question_cites_the_police_first_and_its_lead_names_them(answerer, question):

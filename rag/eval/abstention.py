@@ -38,6 +38,11 @@ def question_signals(answerer) -> list[Signal]:
 
 def _signal(answerer, question_id: str, text: str, answerable: bool) -> Signal:
     found = next(answerer.stream(text))  # retrieval only: the stream's first event
+    return signal_of(answerer, found, question_id, answerable)
+
+
+def signal_of(answerer, found, question_id: str, answerable: bool) -> Signal:
+    """The `Signal` of a question whose retrieval (`SourcesFound`) is `found`."""
     if not found.hits:
         return Signal(question_id, answerable, 0.0, False)
     evidence = answerer.evidence_strength(found.search_query, found.hits)

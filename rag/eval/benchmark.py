@@ -189,6 +189,7 @@ def check_figures(settings: Settings) -> dict:
     from rag.answer.support import SupportChecker
     from rag.embedding import make_embedder
     from rag.eval.abstention import abstention_figures
+    from rag.eval.fresh import fresh_figures
     from rag.eval.metrics import suite_index
     from rag.eval.perspectives import perspective_figures
     from rag.eval.suites import load_suite
@@ -202,7 +203,8 @@ def check_figures(settings: Settings) -> dict:
     answerer = Answerer(settings, Retriever(index, embedder), "extractive")
     return {"perspectives": perspective_figures(suite, index, embedder),
             "support": support_figures(checker, index),
-            "abstention": abstention_figures(answerer)}
+            "abstention": abstention_figures(answerer),
+            "fresh": fresh_figures(answerer, index)}
 
 
 def planted_instruction_figures(settings: Settings, backend: str = "llamacpp") -> dict:

@@ -47,6 +47,8 @@ def _checks(figures: dict) -> list[str]:
                   f"{written['false_flags']:.3f}.", ""]
     if "abstention" in figures:  # results from before the split have none
         lines += _abstention(figures["abstention"])
+    if "fresh" in figures:
+        lines += _fresh(figures["fresh"])
     return lines
 
 
@@ -58,6 +60,17 @@ def _abstention(figures: dict) -> list[str]:
              "| half | answerable abstained | unanswerable abstained |", "|---|---:|---:|"]
     for half in ("calibration", "test"):
         lines.append(f"| {half} | {figures[half]['answerable_abstained']} | {figures[half]['unanswerable_abstained']} |")
+    return lines + [""]
+
+
+def _fresh(figures: dict) -> list[str]:
+    """Abstention and retrieval on the fresh short questions (rag.eval.fresh)."""
+    lines = ["On fresh short questions (`rag/eval/data/fresh_questions.jsonl`, nothing tuned on them):", "",
+             "| set | answerable abstained | unanswerable abstained | answer in first hit | in first 5 |",
+             "|---|---:|---:|---:|---:|"]
+    for name, row in figures.items():
+        lines.append(f"| {name} | {row['answerable_abstained']} | {row['unanswerable_abstained']} | "
+                     f"{row['hit_at_1']:.3f} ({row['questions']}) | {row['hit_at_5']:.3f} |")
     return lines + [""]
 
 
