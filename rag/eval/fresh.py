@@ -29,24 +29,24 @@ def fresh_figures(answerer, index: Index) -> dict:
     passage ranks among the hits the answerer retrieves."""
     settings = answerer.settings
     thresholds = (settings.abstain_similarity, settings.abstain_similarity_unknown_name)
+    documents = {document.source: document for document in index.documents.values()}
+    questions = load_fresh_questions()
     figures = {}
-    for number in sorted({q["set"] for q in load_fresh_questions()}):
-        questions = [q for q in load_fresh_questions() if q["set"] == number]
+    for number in sorted({q["set"] for q in questions}):
         signals: list[Signal] = []
         ranks = []
-        for question in questions:
+        for question in (q for q in questions if q["set"] == number):
             found = next(answerer.stream(question["q"]))  # retrieval only: the stream's first event
             signals.append(signal_of(answerer, found, question["id"], question["answerable"]))
             if question["answerable"]:
-                ranks.append(_rank_of_answer(index, found.hits, question))
+                ranks.append(_rank_of_answer(documents[question["doc"]], found.hits, question))
         figures[f"set {number}"] = {**rates(signals, *thresholds), "questions": len(ranks),
                                     **{f"hit_at_{k}": round(sum(r < k for r in ranks) / len(ranks), 3) for k in RANKS}}
     return figures
 
 
-def _rank_of_answer(index: Index, hits: list, question: dict) -> int:
+def _rank_of_answer(document, hits: list, question: dict) -> int:
     """The rank of the first hit that holds the question's quote (len(hits) if none does)."""
-    document = next(d for d in index.documents.values() if d.source == question["doc"])
     start = find_once(document.text, question["quote"], f"{FRESH_QUESTIONS.name} {question['id']}")
     span = (start, start + len(question["quote"]))
     return next((rank for rank, hit in enumerate(hits) if _holds(hit.chunk, document.id, span, question["quote"])),

@@ -15,7 +15,7 @@ quote, its headings, and the perspective it lies under.
 - `data/support_cases_written.jsonl` is what answers really contain: the sentences the bundled
   local model (Qwen2.5-Coder-1.5B) wrote in evidence-first answers to the seeds questions, with
   the quotes each was written from, labelled by a reader who saw neither the check nor its
-  verdicts. Unlike the written sets, whose errors were made subtle on purpose, most of these
+  verdicts. Unlike the two sets above, whose errors were made subtle on purpose, most of these
   are plainly wrong (mistranslations, invented claims, swapped actors).
 
 Detection recall is the share of unsupported cases flagged; the false-flag rate the share of
