@@ -62,6 +62,7 @@ def test_a_conversation_survives_a_restart_and_continues_with_its_history(browse
         page.locator("#rag-history-rename").click()
         expect(page.locator(ITEMS)).to_have_text(["Police and health personnel"])
         page.locator("#rag-new").click()
+        expect(page.locator("#rag-chat [data-testid=bot]")).to_have_count(0)
         ask(page, EXAMPLES[1])
         expect(page.locator(ITEMS)).to_have_text([EXAMPLES[1], "Police and health personnel"])
         page.locator(ITEMS).nth(1).click()

@@ -236,9 +236,15 @@ def test_follow_up_export_and_new_conversation(browser, seed_app):
     quote = page.locator("#rag-sources mark").first.inner_text()
     assert " ".join(quote.split()) in " ".join(exported.split())
 
+    # A question typed before (or while) the conversation is reset is the new conversation's first.
+    page.locator("#rag-question textarea").fill(EXAMPLES[1])
     page.locator("#rag-new").click()
     expect(page.locator("#rag-chat [data-testid=bot]")).to_have_count(0)
     expect(page.locator("#rag-sources .rag-card")).to_have_count(0)
+    expect(page.locator("#rag-question textarea")).to_have_value(EXAMPLES[1])
+    page.locator("#rag-question textarea").press("Enter")
+    wait_for_answer(page, 1)
+    expect(page.locator("#rag-chat [data-testid=user]")).to_have_count(1)
 
 
 def test_xss_hostile_document_text_is_inert_in_chat_briefing_and_document_viewer(browser, hostile_app):

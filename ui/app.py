@@ -168,7 +168,7 @@ def _wire_chat(engine: Engine, panels: _ChatPanels, conversation: gr.State, expo
             yield _chat_update(event, text, messages, state, export_dir)
 
     def reset():
-        return "", [], None, sources_html(None, 0, {}), document_placeholder(), None
+        return [], None, sources_html(None, 0, {}), document_placeholder(), None
 
     inputs = [panels.question, panels.chatbot, conversation, panels.backend, panels.k, panels.doc_filter,
               panels.language, panels.mode]
@@ -177,9 +177,11 @@ def _wire_chat(engine: Engine, panels: _ChatPanels, conversation: gr.State, expo
                      api_visibility="private", concurrency_id=ANSWER_QUEUE,
                      concurrency_limit=_answer_workers(engine.settings))
     # The Chatbot's own clear button must forget the conversation too, or follow-ups would
-    # lean on turns the user no longer sees.
-    gr.on([panels.new.click, panels.chatbot.clear], reset, api_visibility="private",
-          outputs=[panels.question, panels.chatbot, conversation, panels.sources, panels.document, panels.export])
+    # lean on turns the user no longer sees. The question box is left alone: a question typed
+    # while the reset travels is the new conversation's first, not wiped by the reply. Unqueued,
+    # the reset is not held behind answers being written for other users.
+    gr.on([panels.new.click, panels.chatbot.clear], reset, api_visibility="private", queue=False,
+          outputs=[panels.chatbot, conversation, panels.sources, panels.document, panels.export])
     return answered
 
 
