@@ -198,6 +198,8 @@ def test_evidence_mode_attaches_citations_the_model_never_typed(seed_index, embe
         "What did the police say about lack of resources?")
     prompt = backend.prompts[-1]
     assert "<evidence>" in prompt.messages[-1]["content"] and "[1]" not in prompt.messages[-1]["content"]
+    # Nor is it shown the question, which a small model turns into the answer whatever the quotes say.
+    assert not any("lack of resources" in m["content"] for p in backend.prompts for m in p.messages)
     written = [s for s in answer.sentences if s.text.startswith("The police say")]
     assert written and all(s.support == "supported" and s.citations for s in written)
     assert all(f"[{n}]" in written[0].text for n in written[0].citations)

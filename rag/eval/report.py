@@ -40,11 +40,12 @@ def _checks(figures: dict) -> list[str]:
     kinds = support["test"]["recall_by_kind"]
     by_kind = ", ".join(f"{k} {v:.2f}" for k, v in kinds.items())
     lines += ["", f"The support check's `test` column is its blind cases. Their recall by kind: {by_kind}.", ""]
-    if "written" in support:  # results from before the written cases have none
-        written = support["written"]
-        lines += [f"On {written['cases']} sentences the local model wrote ({written['unsupported']} of them "
-                  f"unsupported, labelled by reading): recall {written['recall']:.3f}, false flags "
-                  f"{written['false_flags']:.3f}.", ""]
+    for name, questions in (("written", "seeds"), ("written_fresh", "fresh")):
+        if name in support:  # results from before these cases have none
+            written = support[name]
+            lines += [f"On {written['cases']} sentences the local model wrote for {questions} questions "
+                      f"({written['unsupported']} of them unsupported, labelled by reading): recall "
+                      f"{written['recall']:.3f}, false flags {written['false_flags']:.3f}.", ""]
     if "abstention" in figures:  # results from before the split have none
         lines += _abstention(figures["abstention"])
     if "fresh" in figures:

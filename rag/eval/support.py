@@ -17,6 +17,10 @@ quote, its headings, and the perspective it lies under.
   the quotes each was written from, labelled by a reader who saw neither the check nor its
   verdicts. Unlike the two sets above, whose errors were made subtle on purpose, most of these
   are plainly wrong (mistranslations, invented claims, swapped actors).
+- `data/support_cases_written_fresh.jsonl` is the same for the fresh short questions, which
+  neither the check nor the prompts were built on: what the model wrote under three evidence
+  prompts (field `prompt`: the question shown; the question shown and the speaker insisted on;
+  the evidence alone, today's), labelled the same way.
 
 Detection recall is the share of unsupported cases flagged; the false-flag rate the share of
 supported cases flagged.
@@ -37,6 +41,9 @@ from rag.types import Chunk
 CASES = DATA_DIR / "support_cases.jsonl"
 BLIND_CASES = DATA_DIR / "support_cases_blind.jsonl"
 WRITTEN_CASES = DATA_DIR / "support_cases_written.jsonl"
+# What the local model wrote for the fresh short questions (rag/eval/data/fresh_questions.jsonl),
+# under three evidence prompts (field "prompt"), labelled by readers who saw no verdict.
+WRITTEN_FRESH_CASES = DATA_DIR / "support_cases_written_fresh.jsonl"
 
 
 @dataclass(frozen=True)
@@ -95,11 +102,13 @@ def detection(checker: SupportChecker, cases: list[SupportCase]) -> dict:
 
 def support_figures(checker: SupportChecker, index: Index) -> dict:
     """Detection on the calibration cases, the blind ones (`test`: the reported figure), both
-    (`all`), and the sentences a model wrote (`written`)."""
+    (`all`), and the sentences a model wrote for the seeds questions (`written`) and for fresh
+    ones (`written_fresh`)."""
     calibration, blind = load_cases(index, CASES), load_cases(index, BLIND_CASES)
     return {"calibration": detection(checker, calibration), "test": detection(checker, blind),
             "all": detection(checker, calibration + blind),
-            "written": detection(checker, load_cases(index, WRITTEN_CASES))}
+            "written": detection(checker, load_cases(index, WRITTEN_CASES)),
+            "written_fresh": detection(checker, load_cases(index, WRITTEN_FRESH_CASES))}
 
 
 def _share(flags: list[bool]) -> float:
