@@ -96,7 +96,7 @@ def evidence_prompt(question: str, speaker: str, quotes: list[str], language: st
     The writer is not shown the question: the evidence was chosen for it already, and a small
     model that sees it turns the question into the answer ("do police officers enjoy breaking up
     groups of drug users?" became "Police officers enjoy breaking up groups of drug users.")
-    whatever the quotes say. Measured in the README, "What answers really contain"."""
+    whatever the quotes say. Measured in the README, "Writing from the evidence alone"."""
     messages = [{"role": "system", "content": EVIDENCE_SYSTEM}]
     for example_language, example_answer in EXAMPLES:
         messages += [{"role": "user", "content": _evidence_request(EXAMPLE_SPEAKER, EXAMPLE_QUOTES, example_language)},
