@@ -28,9 +28,9 @@ ALL_CASES_FALSE_FLAG_CEILING = 0.13
 # The 164 sentences the local model wrote (measured 0.711 / 0.240), two cases of margin each way.
 WRITTEN_RECALL_FLOOR = 0.69
 WRITTEN_FALSE_FLAG_CEILING = 0.28
-# The 476 sentences it wrote for the fresh questions (measured 0.647 / 0.169), two cases each way.
-WRITTEN_FRESH_RECALL_FLOOR = 0.64
-WRITTEN_FRESH_FALSE_FLAG_CEILING = 0.185
+# The 528 sentences it wrote for the fresh questions (measured 0.631 / 0.153), two cases each way.
+WRITTEN_FRESH_RECALL_FLOOR = 0.62
+WRITTEN_FRESH_FALSE_FLAG_CEILING = 0.166
 OPED = "Mer tilbud, ikke mindre politi › Thomas Clausen, Helge Waal"
 AUTHORS = "Thomas Clausen, Helge Waal"
 
