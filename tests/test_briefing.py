@@ -24,6 +24,7 @@ from rag.types import Answer, Citation
 from ui.briefing_tab import write_briefing
 from ui.engine import Engine
 from ui.render import conversation_markdown
+from ui.scratch import ScratchFolder
 
 pytestmark = pytest.mark.slow
 
@@ -184,7 +185,8 @@ def test_uncovered_topic_gives_a_short_note_that_says_so(notes):
     assert not note.covered and not note.sources and not note.perspectives
     markdown = to_markdown(note)
     assert LABELS["en"]["uncovered"] in markdown and len(markdown.splitlines()) <= 6
-    assert LABELS["en"]["uncovered"] in [p.text for p in docx.Document(__import__("io").BytesIO(to_docx(note))).paragraphs]
+    paragraphs = docx.Document(__import__("io").BytesIO(to_docx(note))).paragraphs
+    assert LABELS["en"]["uncovered"] in [p.text for p in paragraphs]
 
 
 def test_norwegian_topic_gives_a_norwegian_note(writer):
@@ -224,7 +226,8 @@ def test_llm_failure_falls_back_to_quoted_passages(seed_index, embedder):
 
 def test_cli_writes_a_word_briefing(seed_index, tmp_path, capsys):
     out = tmp_path / "resources.docx"
-    code = main(["brief", RESOURCES, "--out", str(out), "--corpus", str(SEEDS), "--index", str(seed_index.folder.parent)])
+    code = main(["brief", RESOURCES, "--out", str(out), "--corpus", str(SEEDS),
+                 "--index", str(seed_index.folder.parent)])
     assert code == 0 and "sources" in capsys.readouterr().err
     assert any("Manglende tid og ressurser" in line for line in docx_sources(out))
     assert main(["brief", RESOURCES, "--format", "docx"]) == 1
@@ -233,14 +236,15 @@ def test_cli_writes_a_word_briefing(seed_index, tmp_path, capsys):
 
 def test_briefing_tab_previews_and_offers_the_file(answerer, tmp_path):
     engine = Engine(answerer.settings, answerer)
-    preview, path = write_briefing(engine, STIGMA, "md", None, tmp_path)
+    exports = ScratchFolder("rag-test-", parent=tmp_path)  # kept: its folder goes with it
+    preview, path = write_briefing(engine, STIGMA, "md", None, exports)
     assert preview.startswith("# Briefing: measures against stigma")
     # The preview escapes the document text the file keeps verbatim; rendered, both read the same.
     markdown = MarkdownIt("commonmark")
     assert markdown.render(Path(path).read_text(encoding="utf-8")) == markdown.render(preview)
     assert Path(path).name == "briefing-measures-against-stigma.md"
     with pytest.raises(gr.Error):
-        write_briefing(engine, "  ", "md", None, tmp_path)
+        write_briefing(engine, "  ", "md", None, exports)
 
 
 def test_control_characters_do_not_break_docx_export(tmp_path):

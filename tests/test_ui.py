@@ -28,6 +28,7 @@ from ui.render import (
     sources_html,
     streaming_html,
 )
+from ui.scratch import ScratchFolder
 from ui.serving import auth_from_env, check_bind, is_loopback, serve
 
 HOSTILE = '<script>alert(1)</script> <img src=x onerror=alert(1)> "quoted" \' ${alert(1)}'
@@ -234,7 +235,8 @@ class NoteWriter:
 
 def test_briefing_preview_shows_document_markup_as_text(monkeypatch, tmp_path):
     monkeypatch.setattr(ui.briefing_tab, "BriefingWriter", NoteWriter)
-    preview, path = write_briefing(NoteEngine(), "budget", "md", None, tmp_path)
+    exports = ScratchFolder("rag-test-", parent=tmp_path)  # kept: its folder goes with it
+    preview, path = write_briefing(NoteEngine(), "budget", "md", None, exports)
     assert "<img" not in preview and "](javascript:" not in preview and "**bold**" not in preview
     assert "&lt;img src" in preview and "\\[x\\]\\(javascript" in preview
     # What a Markdown viewer makes of it: no tag, no link, no emphasis; the markup reads as text.
@@ -252,7 +254,8 @@ def test_a_failed_briefing_export_is_a_warning_not_a_traceback(monkeypatch, tmp_
     monkeypatch.setattr(ui.briefing_tab, "BriefingWriter", NoteWriter)
     monkeypatch.setattr(ui.briefing_tab, "write", refuse)
     with pytest.warns(UserWarning, match=r"could not be saved as \.docx \(ValueError: All strings must be XML"):
-        preview, path = write_briefing(NoteEngine(), "budget", "docx", None, tmp_path)
+        exports = ScratchFolder("rag-test-", parent=tmp_path)  # kept: its folder goes with it
+        preview, path = write_briefing(NoteEngine(), "budget", "docx", None, exports)
     assert preview.startswith("# Briefing: budget") and path is None
 
 

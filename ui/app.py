@@ -7,10 +7,8 @@ the CLI's `serve` command does (through `ui.serving`, which launches this app).
 from __future__ import annotations
 
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import gradio as gr
 
@@ -37,6 +35,7 @@ from ui.render import (
     sources_html,
     streaming_html,
 )
+from ui.scratch import ScratchFolder
 from ui.turns import Queued
 
 EXAMPLES = [
@@ -79,13 +78,13 @@ def build_app(settings: Settings, answerer: Answerer | None = None) -> gr.Blocks
     """
     engine = Engine(settings, answerer or Answerer.from_settings(settings))
     history = _history_panel(settings, engine)
-    export_dir = Path(tempfile.mkdtemp(prefix="rag-export-"))
+    exports = ScratchFolder("rag-export-")  # one folder per conversation, gone with the server
     # analytics off: the app runs offline and must not phone home on start.
     # delete_cache: Gradio's copies of exported files older than a day go, checked hourly.
     with gr.Blocks(title="rag: ask the policy documents", analytics_enabled=False, delete_cache=(3600, 86400)) as app:
         # Starts empty: the first question creates the session's conversation (and its id).
         # Closing the tab deletes the state, and with it the session's export file.
-        conversation = gr.State(None, delete_callback=lambda state: _forget_export(state, export_dir))
+        conversation = gr.State(None, delete_callback=lambda state: _forget_export(state, exports))
         history.build()
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"):
@@ -93,10 +92,10 @@ def build_app(settings: Settings, answerer: Answerer | None = None) -> gr.Blocks
             with gr.Tab("Corpus", id="corpus") as tab:
                 corpus = corpus_tab(engine, tab)
             briefing_tab(engine, ANSWER_QUEUE, _answer_workers(settings))
-        answered = _wire_chat(engine, chat, conversation, export_dir, history)
+        answered = _wire_chat(engine, chat, conversation, exports, history)
         _wire_sources(chat, conversation)
         wire_corpus(engine, corpus, chat.doc_filter)
-        _wire_history(app, engine, history, chat, conversation, export_dir, answered)
+        _wire_history(app, engine, history, chat, conversation, exports, answered)
         _wire_api(engine, history)
         corpus_api(engine)
     return app
@@ -150,7 +149,7 @@ def _settings_panel(engine: Engine) -> tuple[gr.Dropdown, gr.Slider, gr.Dropdown
 # --- events --------------------------------------------------------------------------------
 
 
-def _wire_chat(engine: Engine, panels: _ChatPanels, conversation: gr.State, export_dir: Path,
+def _wire_chat(engine: Engine, panels: _ChatPanels, conversation: gr.State, exports: ScratchFolder,
                history: HistoryPanel) -> gr.events.Dependency:
     """Wire the chat; returns its answer event (the conversation list refreshes after it)."""
     def respond(question, messages, state, backend, k, doc_ids, language, mode, request: gr.Request):
@@ -165,7 +164,7 @@ def _wire_chat(engine: Engine, panels: _ChatPanels, conversation: gr.State, expo
             text += event.text if isinstance(event, TextDelta) else ""
             if isinstance(event, Finished):
                 history.record(owner_of(request), state)
-            yield _chat_update(event, text, messages, state, export_dir)
+            yield _chat_update(event, text, messages, state, exports)
 
     def reset():
         return [], None, sources_html(None, 0, {}), document_placeholder(), None
@@ -185,7 +184,7 @@ def _wire_chat(engine: Engine, panels: _ChatPanels, conversation: gr.State, expo
     return answered
 
 
-def _chat_update(event, text: str, messages: list[dict], state: Conversation, export_dir: Path) -> tuple:
+def _chat_update(event, text: str, messages: list[dict], state: Conversation, exports: ScratchFolder) -> tuple:
     """The (question, chatbot, state, sources, export) update for one answer event."""
     if isinstance(event, SourcesFound):
         return gr.skip(), gr.skip(), gr.skip(), _searching_html(event), gr.skip()
@@ -198,7 +197,7 @@ def _chat_update(event, text: str, messages: list[dict], state: Conversation, ex
     turn = len(state.turns) - 1  # Finished: the engine has just added the answer as the last turn
     messages[-1] = {"role": "assistant", "content": answer_html(event.answer, turn)}
     sources = sources_html(event.answer, turn, state.turns[turn].documents)
-    return gr.skip(), messages, state, sources, _export(state, export_dir)
+    return gr.skip(), messages, state, sources, _export(state, exports)
 
 
 def _checked(engine: Engine, question: str, options: AskOptions) -> str:
@@ -217,17 +216,17 @@ def _searching_html(event: SourcesFound) -> str:
     return f'<div class="rag-empty">Found {len(event.hits)} passages; composing the answer …</div>'
 
 
-def _export(conversation: Conversation, export_dir: Path) -> str:
+def _export(conversation: Conversation, exports: ScratchFolder) -> str:
     """Write the conversation as Markdown (one file per conversation, rewritten each turn)."""
-    path = export_dir / conversation.id / "conversation.md"
+    path = exports.path / conversation.id / "conversation.md"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(conversation_markdown(conversation.answers, time.strftime("%Y-%m-%d %H:%M")), encoding="utf-8")
     return str(path)
 
 
-def _forget_export(conversation: Conversation | None, export_dir: Path) -> None:
+def _forget_export(conversation: Conversation | None, exports: ScratchFolder) -> None:
     if conversation is not None:
-        shutil.rmtree(export_dir / conversation.id, ignore_errors=True)
+        shutil.rmtree(exports.path / conversation.id, ignore_errors=True)
 
 
 def _wire_sources(panels: _ChatPanels, conversation: gr.State) -> None:
@@ -273,9 +272,9 @@ def _history_panel(settings: Settings, engine: Engine) -> HistoryPanel:
 
 
 def _wire_history(app: gr.Blocks, engine: Engine, history: HistoryPanel, chat: _ChatPanels, conversation: gr.State,
-                  export_dir: Path, answered: gr.events.Dependency) -> None:
+                  exports: ScratchFolder, answered: gr.events.Dependency) -> None:
     targets = ChatTargets(chat.chatbot, conversation, chat.sources, chat.document, chat.export, chat.new)
-    history.wire(app, targets, lambda state: _export(state, export_dir), answered)
+    history.wire(app, targets, lambda state: _export(state, exports), answered)
     secret = browser_secret(None if history.notice else data_folder(engine.settings))
     remember_settings(app, secret, [chat.backend, chat.k, chat.doc_filter, chat.language, chat.mode],
                       lambda: {document.id for document in engine.documents()})

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import logging
 import re
-import tempfile
-from pathlib import Path
 
 import gradio as gr
 
@@ -14,6 +12,7 @@ from rag.briefing.export import map_text
 from rag.errors import BackendError
 from ui.engine import Engine
 from ui.render import markdown_literal
+from ui.scratch import ScratchFolder
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +24,7 @@ PLACEHOLDER = "*Write a topic and press **Write briefing**: each group's view, w
 def briefing_tab(engine: Engine, concurrency_id: str, concurrency_limit: int) -> None:
     """Add the Briefing tab (inside the app's `gr.Tabs`); briefings share the answers' `concurrency_id`
     (Gradio applies the lowest limit in a group, so every member passes the same one)."""
-    export_dir = Path(tempfile.mkdtemp(prefix="rag-briefing-"))
+    exports = ScratchFolder("rag-briefing-")  # one folder per briefing, see write_briefing
     with gr.Tab("Briefing", id="briefing"):
         with gr.Row():
             topic = gr.Textbox(label="Topic", placeholder="What should the briefing cover?", scale=4,
@@ -40,14 +39,14 @@ def briefing_tab(engine: Engine, concurrency_id: str, concurrency_limit: int) ->
         download = gr.File(label="Briefing file", interactive=False, elem_id="rag-brief-file")
 
     def respond(topic_text: str, chosen_format: str, chosen_backend: str):
-        return write_briefing(engine, topic_text, chosen_format, chosen_backend, export_dir)
+        return write_briefing(engine, topic_text, chosen_format, chosen_backend, exports)
 
     gr.on([topic.submit, run.click], respond, inputs=[topic, file_format, backend], outputs=[preview, download],
           api_visibility="private", concurrency_id=concurrency_id, concurrency_limit=concurrency_limit)
 
 
 def write_briefing(engine: Engine, topic: str, file_format: str, backend: str | None,
-                   export_dir: Path) -> tuple[str, str | None]:
+                   exports: ScratchFolder) -> tuple[str, str | None]:
     """The note's Markdown preview (document text escaped) and the path of its file; gr.Error says
     what to fix, and a file that cannot be written is a gr.Warning beside the preview."""
     topic = (topic or "").strip()
@@ -58,7 +57,7 @@ def write_briefing(engine: Engine, topic: str, file_format: str, backend: str | 
     except (ValueError, BackendError) as error:
         raise gr.Error(f"No briefing: {error}")
     # One folder per briefing, so that two people's downloads never overwrite each other.
-    folder = Path(tempfile.mkdtemp(dir=export_dir))
+    folder = exports.new_folder()
     try:
         path = str(write(note, folder / f"briefing-{_slug(topic)}.{file_format}", file_format))
     except Exception as error:  # the note itself is fine: show it, and say why there is no file

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import signal
 import socket
+import threading
 from dataclasses import replace
 
 import gradio as gr
@@ -30,10 +32,11 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None, 
     """Build the index if needed, print the URL and serve the app.
 
     `host` defaults to RAG_HOST or 127.0.0.1; `port` to RAG_PORT or the first free port
-    from 7860 (0: any free port). RAG_AUTH ("user:password", or "ana:pw1,bob:pw2" for several users) turns on the login (`ui.access`), required
-    when binding to anything but a loopback address; HTTPS comes from `ssl_certfile`/`ssl_keyfile` or
-    RAG_SSL_CERTFILE/RAG_SSL_KEYFILE. With `block=False` the server runs in a
-    background thread and the app is returned (`app.local_url`, `app.close()`).
+    from 7860 (0: any free port). RAG_AUTH ("user:password", or "ana:pw1,bob:pw2" for several users)
+    turns on the login (`ui.access`), required when binding to anything but a loopback address; HTTPS
+    comes from `ssl_certfile`/`ssl_keyfile` or RAG_SSL_CERTFILE/RAG_SSL_KEYFILE. With `block=False` the
+    server runs in a background thread and the app is returned (`app.local_url`, `app.close()`); with
+    `block=True` SIGTERM stops it as Ctrl+C does.
     """
     host = host or os.environ.get("RAG_HOST") or DEFAULT_HOST
     port = _env_port() if port is None else port or _free_port(host)
@@ -53,8 +56,17 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None, 
                theme=gr.themes.Soft(), css=CSS, **launch_options(auth, tls))
     print(f"rag: the app is running on {app.local_url}", flush=True)
     if block:
+        _stop_cleanly_on_sigterm()
         app.block_thread()
     return app
+
+
+def _stop_cleanly_on_sigterm() -> None:
+    """Let SIGTERM (how service managers and `kill` stop a server) end it as Ctrl+C does: Gradio
+    closes the server and the exit handlers remove the app's download folders (`ui.scratch`).
+    Python's default for SIGTERM ends the process at once, with no cleanup."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 
 def auth_from_env() -> dict[str, str] | None:
