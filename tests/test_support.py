@@ -14,17 +14,16 @@ from rag.eval.support import support_figures
 QUOTE = "Flere av deltakerne mener politiet er underbemannet."
 POLICE = Evidence(1, QUOTE, "4. Hva sier … › Politi: Ressursmangel › Manglende tid og ressurser", "Politi")
 # Floors at the measured figures minus a small margin (see README, "How answers are checked").
-# The blind cases (the fourteenth set), measured once on 2026-12-05 before their failures were read:
-# recall 0.800 (32 of 40), false flags 0.125 (5 of 40); 0.875 and 0.075 after the fixes that
-# reading them showed (admitting and calling for report, a quote that speaks as "we" speaks as its
-# perspective, "hverandres" bears out a pair, "lite" renders a negation). One case is 0.025, so the
-# margin is two cases: a CPU whose rounding flips a borderline case does not fail CI, a real
-# regression does.
-RECALL_FLOOR = 0.825
-FALSE_FLAG_CEILING = 0.125
-# All 1,191 labelled cases (measured 0.891 / 0.115); the floor is 0.85 / 0.15.
+# The blind cases (the fifteenth set), measured once on 2026-12-05 before their failures were read:
+# recall 0.825 (33 of 40), false flags 0.075 (3 of 40); 0.850 and 0.025 after the fixes that
+# reading them showed (Norwegian "under-" is no negating "u-", the document's genre names it,
+# holding a view reports it). One case is 0.025, so the margin is two cases: a CPU whose rounding
+# flips a borderline case does not fail CI, a real regression does.
+RECALL_FLOOR = 0.80
+FALSE_FLAG_CEILING = 0.075
+# All 1,271 labelled cases (measured 0.889 / 0.107); the floor is 0.85 / 0.15.
 ALL_CASES_RECALL_FLOOR = 0.875
-ALL_CASES_FALSE_FLAG_CEILING = 0.13
+ALL_CASES_FALSE_FLAG_CEILING = 0.12
 # The 164 sentences the local model wrote (measured 0.711 / 0.240), two cases of margin each way.
 WRITTEN_RECALL_FLOOR = 0.69
 WRITTEN_FALSE_FLAG_CEILING = 0.28
@@ -109,6 +108,16 @@ def test_hardly_any_says_little_or_no(sentence, quote):
     assert contradiction(sentence.replace("knapt", "mye").replace("barely any", "a lot of"), [quote])
 
 
+@pytest.mark.parametrize("sentence, quote", [
+    # Norwegian "under-" is not "u-" + "nder-" (no Norwegian word begins "nd", "ng" or "nn")
+    ("stigma can stem from both under- and over-medicalisation",
+     "stigma både kan komme av under- og oversykeliggjøring."),
+    ("young people are drawn to the scene", "scenen tiltrekker seg ungdom"),
+])
+def test_a_u_that_begins_a_norwegian_word_does_not_negate_it(sentence, quote):
+    assert contradiction(sentence, [quote]) is None
+
+
 @pytest.fixture(scope="module")
 def checker(seed_index, embedder):
     return SupportChecker(embedder.encode_queries, seed_index.perspectives)
@@ -135,6 +144,12 @@ def test_faithful_restatements_are_supported(checker, sentence, quote):
 
 
 USERS = "4. Hva sier … › Brukerorganisasjoner"
+OPED_QUOTES = {
+    "oped": "Utfordringen ligger i dag i første rekke hos kommunene som må tilby adekvat og tilstrekkelig med "
+            "behandlings- og omsorgstilbud rettet mot rusmiddelavhengige personer.",
+    "oped-lar": "Dette tilbudet er nå blitt langt mer tilgjengelig og det er i dag liten eller ingen ventetid på "
+                "denne typen behandling.",
+}
 
 
 @pytest.mark.slow
@@ -176,17 +191,19 @@ USERS = "4. Hva sier … › Brukerorganisasjoner"
      Evidence(1, "Det ble vist nulltoleranse for åpenlys omsetning av stoff eller injisering i ansamlinger (åpne "
                  "rus-scener), men opioid avhengighet ble sett på som en sykdom med rett til behandling. Politiet "
                  "«jaget» ikke byens rusmiddelavhengige personer rundt", OPED, AUTHORS)),
+    # the document's genre names it: "kronikken" is the op-ed the quote stands in
+    ("Ifølge kronikken er denne behandlingen blitt lettere å få, med kort eller ingen ventetid.", "oped-lar"),
+    ("Kronikkforfatterne skriver at tilbudet nå er mye lettere å få, og at ventetiden i dag er kort eller ingen.",
+     "oped-lar"),
     # the police are who the quote speaks of, not who speaks: no reporting verb names a speaker
     ("Police in one city do not want to get out of the car and look after the group.",
      Evidence(1, "som ikke ønsker å gå ut av bilen og ivareta gruppen på [et åpent rusmiljø]", USERS,
               "Brukerorganisasjoner")),
 ])
 def test_rewordings_that_once_were_flagged_are_supported(checker, sentence, evidence, seed_index):
-    if evidence == "oped":  # where the quote stands: the op-ed, under its byline
+    if evidence in OPED_QUOTES:  # where the quote stands: the op-ed, under its byline
         document = next(d for d in seed_index.documents.values() if d.meta.get("affiliation"))
-        quote = ("Utfordringen ligger i dag i første rekke hos kommunene som må tilby adekvat og tilstrekkelig med "
-                 "behandlings- og omsorgstilbud rettet mot rusmiddelavhengige personer.")
-        evidence = Evidence(1, quote, quote_context(document, (document.title,)), AUTHORS)
+        evidence = Evidence(1, OPED_QUOTES[evidence], quote_context(document, (document.title,)), AUTHORS)
     verdict = checker.check(sentence, [evidence])
     assert verdict.supported, verdict.reason
 
@@ -209,6 +226,12 @@ def test_rewordings_that_once_were_flagged_are_supported(checker, sentence, evid
      "colleagues he would never do it again."),
     ("In the police group, one participant says that they lack time.",
      ["In", "the", "police", "group", "one", "participant"], "they lack time."),
+    # holding a view reports it; sharing an office does not
+    ("The health personnel share a general view that the police come in with force.", ["The", "health", "personnel"],
+     "the police come in with force."),
+    ("Helsepersonellet deler oppfatningen at politiet kommer inn med makt.", ["Helsepersonellet"],
+     "politiet kommer inn med makt."),
+    ("The two services share an office in the city centre.", [], "The two services share an office in the city centre."),
 ])
 def test_a_frame_names_the_speaker_and_what_is_reported(sentence, speaker_words, content):
     from rag.answer.clauses import WORD, frame

@@ -50,6 +50,11 @@ SPEECH = ATTRIBUTION | frozenset("""argued think thinks thought feel feels felt 
 PARTICLE_SPEECH = {"trekker": {"frem", "fram"}, "trakk": {"frem", "fram"}, "brings": {"up"}, "brought": {"up"},
                    "pointed": {"out"}, "call": {"for"}, "calls": {"for"}, "called": {"for"}, "ber": {"om"},
                    "ba": {"om"}}
+# Holding a view reports it: "The health personnel share the general view that ...", "deler oppfatningen".
+HOLDING = frozenset("share shares shared hold holds held deler delte".split())
+VIEWS = frozenset("""view views opinion opinions concern concerns belief beliefs impression oppfatning oppfatningen
+    oppfatninger synet syn bekymring bekymringen inntrykk inntrykket""".split())
+VIEW_WORDS = 3  # "share a general view": the view follows within this many words
 ACCORDING = frozenset({"according", "ifølge"})
 ACCORDING_WORDS = 4  # "according to the user organisations"
 FRAME_SEARCH = 10  # words at the start of a sentence searched for its reporting verb
@@ -86,16 +91,26 @@ def frame(sentence: str) -> Frame:
                 # (At most to the sentence's end: "..., according to the authors.")
                 return Frame(range(position, min(position + 1 + min(named, ACCORDING_WORDS), len(words))), sentence)
             return Frame(range(0, 1 + named), sentence[comma + 1:].strip())
-        following = words[position + 1].group(0).lower() if position + 1 < len(words) else ""
+        following = [w.group(0).lower() for w in words[position + 1:position + 1 + VIEW_WORDS]]
         if _reports(verb, following) and not _a_noun(sentence, word):
+            said = _view(words, position) or word  # "share a general view | that ..."
             return _inserted(sentence, position, word) or Frame(
-                range(position), THAT.sub("", sentence[word.end():].strip()) or sentence)
+                range(position), THAT.sub("", sentence[said.end():].strip()) or sentence)
     return Frame(range(0), sentence)
 
 
-def _reports(verb: str, following: str) -> bool:
-    """True for a reporting verb, or one that reports with the particle that follows it."""
-    return verb in SPEECH or following in PARTICLE_SPEECH.get(verb, ())
+def _reports(verb: str, following: list[str]) -> bool:
+    """True for a reporting verb, one that reports with the particle that follows it, or one that
+    holds the view it is followed by."""
+    return (verb in SPEECH or (bool(following) and following[0] in PARTICLE_SPEECH.get(verb, ()))
+            or (verb in HOLDING and not VIEWS.isdisjoint(following)))
+
+
+def _view(words: list[re.Match], position: int) -> re.Match | None:
+    """The view a holding verb at `position` is followed by ("share a general view"), if it is one."""
+    if words[position].group(0).lower() not in HOLDING:
+        return None
+    return next((w for w in words[position + 1:position + 1 + VIEW_WORDS] if w.group(0).lower() in VIEWS), None)
 
 
 def _inserted(sentence: str, position: int, verb: re.Match) -> Frame | None:

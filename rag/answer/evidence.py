@@ -85,11 +85,13 @@ def citation_evidence(citation: Citation, index) -> Evidence:
 
 def quote_context(document: Document, section_path: tuple[str, ...]) -> str:
     """What stands around a quote for the support check: the document's title, its byline (the
-    authors and their affiliation: "Clausen and Waal of SERAF" names them as the byline does)
-    and the headings above the quote."""
-    authors = document.meta.get("authors") or []
-    byline = ", ".join(part for part in (*authors, document.meta.get("affiliation")) if part)
-    return " › ".join(part for part in (document.title, byline, *section_path[1:]) if part)
+    authors and their affiliation: "Clausen and Waal of SERAF" names them as the byline does),
+    where and as what it was published ("ifølge kronikken" names the op-ed) and the headings
+    above the quote."""
+    meta = document.meta
+    byline = ", ".join(part for part in (*(meta.get("authors") or []), meta.get("affiliation")) if part)
+    published = " ".join(part for part in (meta.get("genre"), meta.get("publication")) if part)
+    return " › ".join(part for part in (document.title, byline, published, *section_path[1:]) if part)
 
 
 def group_evidence(picks: list[Candidate], documents: dict[str, Document], perspectives: list[Perspective],

@@ -87,9 +87,10 @@ SURE_PREFIXES = ("non-", "ikke-")
 ANY_NEGATING_PREFIX = ("non", "un", "in", "im", "ir", "dis", "u")
 POLES = [(concept, positive, re.compile(pattern)) for concept, pair in ANTONYMS.items()
          for positive, pattern in zip((True, False), pair)]
-# Norwegian "ut-" is "out" (utskriving, utdanning), not a negation.
+# Norwegian "ut-" is "out" (utskriving, utdanning), not a negation; and no Norwegian word begins
+# "nd", "ng" or "nn", so "under-", "ungdom" and "unntak" are no "u-" either.
 PREFIXES = {"no": ("ikke-", "u"), "en": ("non-", "non", "un")}
-NOT_A_PREFIX = ("ut",)
+NOT_A_PREFIX = {"u": ("ut", "und", "ung", "unn")}
 INTENSIFIERS = ("kjempe", "super", "ekstra", "drit", "mega")  # Norwegian compounds: "kjempevanskelig"
 NEGATED_WORDS = 2     # content words after a cue that it surely negates
 MIN_BASE = 5          # letters a word (after its prefix) needs to count
@@ -274,7 +275,8 @@ def _concept(token: str) -> tuple[str, bool] | None:
 def _unprefixed(token: str, prefixes: tuple[str, ...]) -> tuple[str, bool]:
     """("kontrollerte", True) for "ukontrollerte": the base and whether a prefix negated it."""
     for prefix in prefixes:
-        if token.startswith(prefix) and not token.startswith(NOT_A_PREFIX) and len(token) - len(prefix) >= MIN_BASE:
+        if (token.startswith(prefix) and not token.startswith(NOT_A_PREFIX.get(prefix, ()))
+                and len(token) - len(prefix) >= MIN_BASE):
             return token[len(prefix):], True
     return token, False
 

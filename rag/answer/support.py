@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from rag.answer.clauses import SPEECH, added_clause, frame
 from rag.answer.counts import figures_of, quoted_amounts, speaker_amount
@@ -213,7 +214,7 @@ class SupportChecker:
     def _negation(self, claim: str, evidence: list[Evidence]) -> str:
         # One side is read strictly (a cue word), the other broadly ("wrong dose" renders "ikke
         # rett dose", "non-users" "de som ikke bruker"): a rewording is not taken for a negation.
-        if has_cue(_without_quoted_titles(claim, evidence)) and not any(negates(e.quote) for e in evidence):
+        if has_cue(_without_quoted_titles(claim, tuple(evidence))) and not any(negates(e.quote) for e in evidence):
             return f"the sentence negates what {_cited(evidence)} says"
         quotes = " ".join(e.quote for e in evidence)
         if (self.config.negation_both_ways and not negates(claim, against=quotes)
@@ -231,7 +232,7 @@ class SupportChecker:
         return sentences[int((vectors[1:] @ vectors[0]).argmax())]
 
     def _polarity(self, claim: str, evidence: list[Evidence]) -> str:
-        opposite = contradiction(_without_quoted_titles(claim, evidence), [e.quote for e in evidence])
+        opposite = contradiction(_without_quoted_titles(claim, tuple(evidence)), [e.quote for e in evidence])
         if opposite:
             return f"the sentence says «{opposite[0]}» where {_cited(evidence)} says «{opposite[1]}»"
         return ""
@@ -265,7 +266,8 @@ class SupportChecker:
         return ""
 
 
-def _without_quoted_titles(claim: str, evidence: list[Evidence]) -> str:
+@lru_cache(maxsize=256)  # the negation and polarity tests both ask
+def _without_quoted_titles(claim: str, evidence: tuple[Evidence, ...]) -> str:
     """`claim` without the spans it quotes from its sources or their headings: a title's "ikke"
     ("Mer tilbud, ikke mindre politi") is the source's word, not a negation the sentence makes."""
     where = _normalised(" ".join(e.quote + " " + e.context for e in evidence))
