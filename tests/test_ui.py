@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import replace
 
 import pytest
 from markdown_it import MarkdownIt
@@ -112,6 +113,18 @@ def test_answer_links_markers_and_marks_uncited_sentences_and_notices():
     assert re.search(r'<span class="rag-uncited"[^>]*>Nobody knows why .*?</span>', rendered)
     assert "(no source)" in rendered
     assert 'class="rag-notice"' in rendered and "The openai backend failed" in rendered
+
+
+def test_a_marker_shows_on_hover_where_its_source_stands_and_what_it_quotes():
+    document = hostile_document()
+    answer = hostile_answer(document)
+    long_quote = replace(answer.citations[0], n=2, quote="Crews work nights. " * 30)
+    answer = replace(answer, text=answer.text + " More [2].", citations=[*answer.citations, long_quote])
+    titles = [html.unescape(t) for t in re.findall(r'<a class="rag-cite"[^>]*title="([^"]*)"', answer_html(answer, 0))]
+    citation = answer.citations[0]
+    assert titles[0] == f"[1] {document.title} › {citation.section_path[-1]}\n«{citation.quote}»"
+    quoted = titles[1].split("\n", 1)[1]
+    assert quoted.endswith(" …»") and len(quoted) < 320  # a long quote is cut, the source panel has it all
 
 
 def test_sources_show_breadcrumbs_and_closest_matches_are_labelled():

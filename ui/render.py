@@ -21,6 +21,7 @@ from rag.types import Answer, Chunk, Citation, Document, Section
 BLANK_LINE = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)*")
 SOURCE_HREF = re.compile(r"^#src-(\d{1,6})-(cite|near)-(\d{1,6})$")
 CLOSEST_PREVIEW_CHARS = 700
+TIP_CHARS = 300  # of the quotes a marker's hover text shows
 # Any ASCII punctuation may be backslash-escaped in Markdown; these three also as HTML entities.
 MARKDOWN_PUNCTUATION = re.compile(r"[!-/:-@\[-`{-~]")
 MARKDOWN_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
@@ -144,8 +145,22 @@ def answer_html(answer: Answer, turn: int) -> str:
     for sentence in answer.unsupported:
         for start, end in _uncited_spans(answer.text, [sentence.text]):
             marks.append((start, end, _unsupported_html(answer.text[start:end], sentence.reason)))
-    body = _inline_html(answer.text, marks, cited, turn)
+    body = _inline_html(answer.text, marks, _marker_tips(answer.citations), turn)
     return notices_html(answer.notices) + _paragraphs_html(body)
+
+
+def _marker_tips(citations: Sequence[Citation]) -> dict[int, str]:
+    """What hovering `[n]` shows: where source n stands and what it quotes, so a reader can check
+    a claim without leaving the sentence (the sources panel has the whole passage)."""
+    tips = {}
+    for n, group in citation_groups(citations).items():
+        first = group[0]
+        where = " › ".join(dict.fromkeys(part for part in (first.title, *first.section_path) if part))
+        quotes = " … ".join(citation.quote for citation in group)
+        if len(quotes) > TIP_CHARS:
+            quotes = quotes[:TIP_CHARS].rsplit(" ", 1)[0] + " …"
+        tips[n] = f"[{n}] {where}\n«{quotes}»"
+    return tips
 
 
 def notices_html(notices: Sequence[str]) -> str:
@@ -172,9 +187,10 @@ def _uncited_spans(text: str, sentences: Sequence[str]) -> list[tuple[int, int]]
     return spans
 
 
-def _inline_html(text: str, marks: list[tuple[int, int, str]], cited: set[int], turn: int) -> str:
-    """Escaped text where markers become links and marked sentences are wrapped."""
-    pieces = [(m.start(), m.end(), _marker_html(m, cited, turn)) for m in MARKER.finditer(text)]
+def _inline_html(text: str, marks: list[tuple[int, int, str]], tips: dict[int, str], turn: int) -> str:
+    """Escaped text where markers become links (`tips`: the hover text of each cited n) and marked
+    sentences are wrapped."""
+    pieces = [(m.start(), m.end(), _marker_html(m, tips, turn)) for m in MARKER.finditer(text)]
     # A marked sentence ends before its markers, so both are written.
     pieces += marks
     out, cursor = [], 0
@@ -187,13 +203,18 @@ def _inline_html(text: str, marks: list[tuple[int, int, str]], cited: set[int], 
     return "".join(out)
 
 
-def _marker_html(match: re.Match, cited: set[int], turn: int) -> str:
+def _marker_html(match: re.Match, tips: dict[int, str], turn: int) -> str:
     links = [
-        f'<a class="rag-cite" href="{SourceRef(turn, "cite", n).href}" title="Show source {n}">[{n}]</a>'
-        if n in cited else f"[{n}]"
+        f'<a class="rag-cite" href="{SourceRef(turn, "cite", n).href}" title="{_attribute(tips[n])}">[{n}]</a>'
+        if n in tips else f"[{n}]"
         for n in marker_numbers(match.group(1))
     ]
     return (" " if match.group(0).startswith(" ") else "") + "".join(links)
+
+
+def _attribute(text: str) -> str:
+    """`text` for an HTML attribute, its line breaks as entities (the answer's own become <br>)."""
+    return esc(text).replace("\n", "&#10;")
 
 
 def _unsupported_html(sentence: str, reason: str) -> str:
