@@ -139,7 +139,6 @@ def queued_html(ahead: int) -> str:
 def answer_html(answer: Answer, turn: int) -> str:
     """A finished answer: notices, then the text with `[n]` as source links, and uncited and
     unsupported sentences marked (the reason on hover and after the sentence)."""
-    cited = {citation.n for citation in answer.citations}
     marks = [(start, end, _uncited_html(answer.text[start:end]))
              for start, end in _uncited_spans(answer.text, answer.uncited_sentences)]
     for sentence in answer.unsupported:
