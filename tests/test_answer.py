@@ -72,6 +72,40 @@ def test_extractive_answers_cite_exact_quotes_of_the_expected_chunk(answerer, se
     assert expected_cited / answered >= measured["expected_chunk_cited"] - FLOOR_MARGIN, expected_cited / answered
 
 
+def test_a_footnote_that_only_cites_a_publication_is_no_evidence(answerer):
+    """"Helsedirektoratet, Førerkortveileder, ... (2020, oppdatert 2023), pkt." ranked first under the
+    user organisations for their proposals, and was quoted as what they said."""
+    from rag.ingest.footnotes import REFERENCE
+
+    answer = answerer.ask("what measures do user organisations propose?")
+    quotes = [citation.quote for citation in answer.citations]
+    assert quotes and not any(REFERENCE.search(quote) for quote in quotes), quotes
+    first = answer.citations[0].section_path  # their own proposals come first instead
+    assert first[1].startswith("Brukerorganisasjoner") and first[-1].startswith("Tiltak"), first
+
+
+def test_a_sentence_that_introduces_a_quote_brings_the_quote_with_it(answerer, seed_index):
+    """"... bidrar til stigmatisering:" was quoted without the participant's words it introduces."""
+    answer = answerer.ask("What do user organisations say about how the police treat people with addiction?")
+    quotes = [citation.quote for citation in answer.citations]
+    intro = next(i for i, quote in enumerate(quotes) if quote.startswith("En av deltakerne opplever at måten"))
+    assert quotes[intro].endswith(":") and quotes[intro + 1].startswith("«Vi var i et møte med politiet"), quotes
+    end = quotes.index("Går ikke ut og snakker med folk.»")  # the quote it opens, to its end
+    text = seed_index.documents[answer.citations[intro].doc_id].text
+    spans = [(c.start, c.end) for c in answer.citations[intro:end + 1]]
+    assert all(not text[a_end:b_start].strip() for (_, a_end), (b_start, _) in zip(spans, spans[1:])), quotes
+
+
+def test_markup_pasted_with_a_question_is_left_out_of_the_search(answerer):
+    """Pasted with HTML and Markdown, the question abstained: its tags' capitals read as names the
+    corpus lacks. It is shown as typed and searched without them."""
+    plain = answerer.ask("What did the police say about communication problems?")
+    pasted = "<script>alert('x')</script> **What** did the <b>police</b> say about `communication` problems?"
+    marked = answerer.ask(pasted)
+    assert not marked.abstained and marked.question == pasted
+    assert marked.citations[0].section_path == plain.citations[0].section_path
+
+
 def test_unanswerable_questions_abstain_on_the_test_half_as_measured(answerer):
     """Quality floor (item 12): on the half of the questions the thresholds were not calibrated
     on, abstention stays within 0.03 of the README's figure and answerable questions abstain no more."""

@@ -1,9 +1,11 @@
 """Fast unit tests of the answering parts: markers, follow-ups, language, prompt delimiting."""
 from __future__ import annotations
 
+import pytest
+
 from rag.answer.backends.registry import backend_names, create_backend
 from rag.answer.citations import answer_sentences, marker_numbers, strip_invalid_markers
-from rag.answer.followup import rewrite_follow_up
+from rag.answer.followup import rewrite_follow_up, without_markup
 from rag.answer.prompt import build_prompt
 from rag.language import detect_language
 from rag.retrieval import Hit
@@ -29,6 +31,18 @@ def test_invalid_markers_are_dropped_and_reported():
 def test_answer_sentences_keep_their_markers():
     sentences = answer_sentences("Lead in:\n\nFirst claim. [1] Second «quoted» claim [2].\nThird?")
     assert sentences == ["Lead in:", "First claim. [1]", "Second «quoted» claim [2].", "Third?"]
+
+
+@pytest.mark.parametrize("pasted, searched", [
+    ("<script>alert(1)</script> **What** did the <b>police</b> say? <img src=x onerror=alert(1)>",
+     "What did the police say?"),
+    ("What does [the report](http://example.org/r.pdf) say about `LAR`?", "What does the report say about LAR?"),
+    ("Hva sier _politiet_ om ~~ressurser~~ tid?", "Hva sier politiet om ressurser tid?"),
+    # no markup: as typed, snake_case, arithmetic and all
+    ("Is 3 < 5 > 2 in snake_case and a*b?", "Is 3 < 5 > 2 in snake_case and a*b?"),
+])
+def test_markup_is_left_out_of_the_search_query(pasted, searched):
+    assert without_markup(pasted) == searched
 
 
 def test_follow_up_rewrites():

@@ -23,7 +23,7 @@ from rag.settings import Settings, SettingsError
 from rag.types import Answer, Citation
 from ui.briefing_tab import write_briefing
 from ui.engine import Engine
-from ui.render import conversation_markdown
+from ui.markdown_export import conversation_markdown
 from ui.scratch import ScratchFolder
 
 pytestmark = pytest.mark.slow

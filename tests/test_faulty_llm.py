@@ -174,7 +174,8 @@ def test_a_hanging_follow_up_rewrite_leaves_the_answer_within_one_timeout(answer
 def test_a_hosted_models_invented_figure_and_wrong_source_are_marked_everywhere(answerer_for):
     """Scripted free-form answer from a real HTTP server: both bad sentences come back unsupported
     with a reason, in the JSON, the chat's HTML and the Markdown export."""
-    from ui.render import answer_html, conversation_markdown
+    from ui.markdown_export import conversation_markdown
+    from ui.render import answer_html
 
     reply = ("Deltakerne mener politiet er underbemannet [1]. "
              "The government spent 10 billion kroner on this in 2024 [1]. "

@@ -19,7 +19,8 @@ from rag.answer.backends.redact import redact
 from rag.index import build_index, load_index
 from rag.retrieval import Retriever
 from rag.settings import Settings, SettingsError
-from ui.render import SourceRef, conversation_markdown
+from ui.markdown_export import conversation_markdown
+from ui.render import SourceRef
 from ui.serving import check_bind, serve
 
 pytestmark = pytest.mark.slow

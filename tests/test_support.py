@@ -21,7 +21,7 @@ POLICE = Evidence(1, QUOTE, "4. Hva sier … › Politi: Ressursmangel › Mangl
 # flips a borderline case does not fail CI, a real regression does.
 RECALL_FLOOR = 0.80
 FALSE_FLAG_CEILING = 0.075
-# All 1,271 labelled cases (measured 0.889 / 0.107); the issue's floor is 0.85 / 0.15.
+# All 1,271 labelled cases (measured 0.888 / 0.107); the issue's floor is 0.85 / 0.15.
 ALL_CASES_RECALL_FLOOR = 0.875
 ALL_CASES_FALSE_FLAG_CEILING = 0.12
 # The 164 sentences the local model wrote (measured 0.711 / 0.240), two cases of margin each way.

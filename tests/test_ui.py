@@ -16,10 +16,10 @@ from rag.types import Answer, Chunk, Citation, Document, Section
 from ui.briefing_tab import write_briefing
 from ui.conversation import Conversation
 from ui.corpus_view import corpus_html
+from ui.markdown_export import conversation_markdown
 from ui.render import (
     SourceRef,
     answer_html,
-    conversation_markdown,
     document_html,
     esc,
     paragraph_bounds,
@@ -165,6 +165,16 @@ def test_markdown_export_contains_questions_citations_and_quotes():
     assert f"  > {citation.quote.replace('<', '&lt;')} (characters {citation.start}–{citation.end})" in exported
     assert "<script>" not in exported  # a Markdown viewer must not turn document text into tags
     assert "> Note: The openai backend failed" in exported
+
+
+def test_markdown_export_names_each_source_once_and_keeps_the_lead_on_its_own_line():
+    document = hostile_document()
+    answer = hostile_answer(document)
+    answer = replace(answer, text="Report said:\nThe budget doubled. [1]\n\nLast.")
+    exported = conversation_markdown([answer], "x")
+    [source] = [line for line in exported.splitlines() if line.startswith("- [1]")]
+    assert source.count("Report ") == 1 and source.endswith("— Findings " + HOSTILE.replace("<", "&lt;"))
+    assert "Report said:  \nThe budget doubled. [1]\n\nLast." in exported  # a line break, not a joined line
 
 
 def test_conversation_history_carries_the_standalone_query():

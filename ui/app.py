@@ -23,11 +23,11 @@ from ui.corpus_tab import corpus_api, corpus_tab, document_choices, wire_corpus
 from ui.engine import AskOptions, Engine
 from ui.history import data_folder, open_history
 from ui.history_panel import ChatTargets, HistoryPanel, owner_of
+from ui.markdown_export import conversation_markdown
 from ui.remembered import browser_secret, remember_settings
 from ui.render import (
     SourceRef,
     answer_html,
-    conversation_markdown,
     document_placeholder,
     question_html,
     queued_html,

@@ -1,4 +1,5 @@
-"""HTML and Markdown renderings of answers, sources and documents for the Gradio app.
+"""HTML renderings of answers, sources and documents for the Gradio app (the Markdown export:
+`ui.markdown_export`).
 
 Every piece of text that comes from a document, a user or a model goes through `esc`
 (html.escape) here, so the only markup that reaches the page is the markup these
@@ -14,7 +15,6 @@ from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from rag.answer.citations import MARKER, marker_numbers
-from rag.briefing.export import xml_safe
 from rag.types import Answer, Chunk, Citation, Document, Section
 
 # A blank line (possibly several) separates paragraphs, in documents and in answers.
@@ -331,36 +331,3 @@ def _block_html(text: str, start: int, end: int, heading: tuple[int, Section] | 
     number, section = heading
     level = min(section.level + 2, 6)  # the document title sits below the view's own header
     return f'<h{level} id="rag-sec-{number}">{highlight(text, start, end, spans)}</h{level}>'
-
-
-# --- export --------------------------------------------------------------------------------
-
-
-def conversation_markdown(answers: Sequence[Answer], exported: str) -> str:
-    """The conversation as Markdown: each question, answer, and its citations with their quotes
-    (without characters XML forbids, so that converting the file to Word or HTML cannot fail)."""
-    lines = ["# Conversation", "", f"Exported {exported}.", ""]
-    for number, answer in enumerate(answers, start=1):
-        lines += [f"## {number}. {_md(answer.question)}", "", _md(answer.text), ""]
-        lines += [f"> Not supported by its sources: «{_md(s.text)}» ({_md(s.reason)})" for s in answer.unsupported]
-        lines += [""] if answer.unsupported else []
-        lines += [f"> Note: {_md(notice)}" for notice in answer.notices] + ([""] if answer.notices else [])
-        lines += _markdown_sources(answer)
-    return xml_safe("\n".join(lines)).rstrip() + "\n"
-
-
-def _markdown_sources(answer: Answer) -> list[str]:
-    if answer.abstained:
-        heading = ["**Closest matches**", ""] if answer.closest else []
-        return heading + [f"- {_md(c.title)} — {_md(' › '.join(c.section_path))}" for c in answer.closest] + [""]
-    lines = ["**Sources**", ""] if answer.citations else []
-    for n, group in citation_groups(answer.citations).items():
-        lines.append(f"- [{n}] {_md(group[0].title)} — {_md(' › '.join(group[0].section_path))}")
-        lines += [f"  > {_md(' '.join(c.quote.split()))} (characters {c.start}–{c.end})" for c in group]
-    return lines + [""]
-
-
-def _md(text: str) -> str:
-    """Text for the Markdown file: `<` escaped so no viewer turns document text into HTML tags."""
-    return text.replace("&", "&amp;").replace("<", "&lt;")
-

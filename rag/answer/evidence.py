@@ -105,7 +105,8 @@ def group_evidence(picks: list[Candidate], documents: dict[str, Document], persp
         if key not in groups:
             groups[key] = EvidenceGroup(documents[chunk.doc_id], owner, chunk.section_path, [],
                                         mention if owner is not None and owner == named else "")
-        spans = claim_spans(pick.source, pick.start, pick.end)
+        quoted = {(q.start, q.end) for q in groups[key].quotes}  # a colon may bring in another pick's sentence
+        spans = [span for span in claim_spans(pick.source, pick.start, pick.end) if span not in quoted]
         groups[key].quotes += [Quote(pick.source.n, start, end, rank) for start, end in spans]
     ordered = list(groups.values())
     ordered.sort(key=lambda g: g.perspective is None or g.perspective != named)  # stable: best first otherwise

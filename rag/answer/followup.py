@@ -19,9 +19,24 @@ SAY_ABOUT = [
     re.compile(r"^(?P<head>(?:hva|hvordan)\s+(?:sier|sa|mener|foreslår|skriver|tenker|beskriver)\s+)(?P<subject>.+?)"
                r"(?P<tail>\s+(?:om|til|med)\b.*)$", re.IGNORECASE),
 ]
+# Markup pasted with a question (from an e-mail, a web page or a Markdown note): what a script or
+# style element holds goes, a link keeps its text, tags and emphasis marks go.
+HIDDEN_ELEMENT = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+TAG = re.compile(r"</?[A-Za-z][^<>]*>")
+MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+EMPHASIS = re.compile(r"\*\*|__|(?<!\w)[*_](?=\w)|(?<=\w)[*_](?!\w)|`+|~~")
 QUESTION_WORD = re.compile(r"^(?:what|which|who|why|how|when|where|hva|hvilke|hvem|hvorfor|hvordan|når|hvor)\b",
                            re.IGNORECASE)
 MAX_FOLLOW_UP_WORDS = 8
+
+
+def without_markup(question: str) -> str:
+    """The question's words without HTML or Markdown markup: "<b>What</b> did the **police** say?"
+    searches as "What did the police say?" (a tag's capitals read as names the corpus lacks, and
+    the question abstained)."""
+    text = HIDDEN_ELEMENT.sub(" ", question)
+    text = TAG.sub(" ", MARKDOWN_LINK.sub(r"\1", text))
+    return " ".join(EMPHASIS.sub("", text).split())
 
 
 def previous_question(history: list[dict]) -> str | None:
