@@ -247,6 +247,23 @@ def test_briefing_tab_previews_and_offers_the_file(answerer, tmp_path):
         write_briefing(engine, "  ", "md", None, exports)
 
 
+def test_a_quote_that_begins_with_a_bullet_gets_one_bullet(tmp_path):
+    # The op-ed lists measures as "• ..." lines; a list item of them showed "•" after Word's own bullet.
+    quote = "• Helsemessige og sosiale hjelpetiltak ble utvidet."
+    citation = Citation(1, "c1", "kronikk", "Kronikk", ("Kronikk",), quote, 0, len(quote))
+    point = Point(quote, (citation,), "")
+    group = Group("Kronikk", "kronikk", "Kronikk", ("Kronikk",))
+    note = Briefing("tiltak", "no", "2026-01-01", "extractive", ["Kronikk"], [group.label], summary=[point],
+                    perspectives=[Perspective(group, [point], [point])], key_quotes=[point], sources=[citation])
+    word = docx.Document(str(write(note, tmp_path / "note.docx")))
+    items = [p.text for p in word.paragraphs if p.style.name == "List Bullet"]
+    assert items and all(item.startswith("Helsemessige") for item in items), items
+    # and Word's properties name the note, not the library that wrote it
+    assert word.core_properties.title == "Notat: tiltak" and "python-docx" not in word.core_properties.author
+    markdown = write(note, tmp_path / "note.md").read_text(encoding="utf-8")
+    assert "- Helsemessige og sosiale" in markdown and "•" not in markdown.replace(quote, ""), markdown
+
+
 def test_control_characters_do_not_break_docx_export(tmp_path):
     # \x0b and \x0c are not allowed in XML, so python-docx refused the whole note.
     quote = "Politiet har\x0bfor lite tid\x0cog for få folk."

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, TypeVar
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:  # only for hints: the CLI reads FORMATS without loading the p
 FORMATS = ("md", "docx")
 # What XML 1.0 forbids: python-docx refuses a document holding any of these.
 XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+BULLETS = "•▪◦‣●·"  # glyphs a document may start a listed line with
 T = TypeVar("T")
 LABELS = {
     "en": {"title": "Briefing: {topic}", "date": "Date", "scope": "Scope", "documents": "documents",
@@ -127,7 +129,12 @@ def to_docx(note: Briefing) -> bytes:
     note = map_text(note, xml_safe)
     words = labels(note)
     document = WordDocument()
-    document.add_heading(words["title"].format(topic=note.topic), level=0)
+    title = words["title"].format(topic=note.topic)
+    # The template's properties name python-docx as author and no title: Word shows them.
+    properties = document.core_properties
+    properties.title, properties.author, properties.last_modified_by = title, "", ""
+    properties.created = properties.modified = datetime.now()
+    document.add_heading(title, level=0)
     _labelled_paragraph(document, words["date"], note.date)
     _labelled_paragraph(document, words["scope"], scope_line(note))
     if not note.covered:
@@ -208,8 +215,9 @@ def _labelled(point: Point) -> str:
 
 
 def _one_line(text: str) -> str:
-    """Passages may span paragraphs; in a list item or quote they read as one."""
-    return " ".join(text.split())
+    """Passages may span paragraphs; in a list item or quote they read as one. A bullet the
+    document put before a line ("• Helsemessige ...") goes: the list item has its own."""
+    return " ".join(text.split()).lstrip(BULLETS).lstrip()
 
 
 def _saved(document) -> bytes:
