@@ -11,7 +11,7 @@ from typing import Sequence
 
 from rag.briefing.export import xml_safe
 from rag.types import Answer, Citation
-from ui.render import citation_groups
+from ui.render import citation_groups, headings_below
 
 LINE_BREAK = re.compile(r"(?<!\n)\n(?!\n)")  # a single one: the answer's lead ends its own line
 
@@ -41,7 +41,7 @@ def _markdown_sources(answer: Answer) -> list[str]:
 
 def _where(title: str, section_path: Sequence[str]) -> str:
     """"Title — Heading › Subheading", the title once (a section path starts with it)."""
-    headings = list(section_path[1:] if section_path and section_path[0] == title else section_path)
+    headings = headings_below(section_path, title)
     return _md(title) + (f" — {_md(' › '.join(headings))}" if headings else "")
 
 

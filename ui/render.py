@@ -61,11 +61,14 @@ class SourceRef:
         return cls(int(match.group(1)), match.group(2), int(match.group(3))) if match else None
 
 
+def headings_below(section_path: Sequence[str], title: str) -> list[str]:
+    """The section path without its first heading when that is the document's `title` (shown already)."""
+    return list(section_path[1:] if section_path and section_path[0] == title else section_path)
+
+
 def breadcrumbs(section_path: Sequence[str], title: str = "") -> str:
     """The heading chain as a breadcrumb trail, without its first heading when that is the `title` shown."""
-    parts = list(section_path)
-    if parts and parts[0] == title:
-        parts = parts[1:]
+    parts = headings_below(section_path, title)
     crumbs = '<span class="rag-sep">›</span>'.join(f"<span>{esc(part)}</span>" for part in parts)
     return f'<div class="rag-crumbs">{crumbs}</div>'
 
