@@ -106,6 +106,14 @@ def test_markup_pasted_with_a_question_is_left_out_of_the_search(answerer):
     assert marked.citations[0].section_path == plain.citations[0].section_path
 
 
+@pytest.mark.parametrize("question", ["What did the Police say about Communication problems?",
+                                      "How do Health Personnel view Drug-using Patients?"])
+def test_ordinary_words_written_with_a_capital_are_no_unknown_names(answerer, question):
+    """It abstained: "Police" and "Communication", absent from Norwegian text, read as names."""
+    assert not answerer.ask(question).abstained
+    assert not answerer.ask("What does the report say about Zurich's open drug scene?").citations
+
+
 def test_unanswerable_questions_abstain_on_the_test_half_as_measured(answerer):
     """Quality floor (item 12): on the half of the questions the thresholds were not calibrated
     on, abstention stays within 0.03 of the README's figure and answerable questions abstain no more."""

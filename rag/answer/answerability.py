@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rag.answer.ordinary_words import is_ordinary_word
 from rag.index.lexical import analyse
 from rag.language import detect_language
 from rag.types import Hit
@@ -23,10 +24,24 @@ from rag.types import Hit
 NAME_OR_NUMBER = re.compile(r"(?<!^)(?<![.?!:]\s)\b([A-ZÆØÅ][\wæøåÆØÅ-]{2,}|\d{3,})")
 
 
-def unknown_names(question: str, vocabulary) -> list[str]:
-    """Names and numbers in the question that occur nowhere in the indexed text."""
-    names = NAME_OR_NUMBER.findall(question.strip())
+def unknown_names(question: str, vocabulary, other_language: bool = False) -> list[str]:
+    """Names and numbers in the question that occur nowhere in the indexed text.
+
+    In a question in another language than the corpus (`other_language`), an ordinary word
+    written with a capital ("the Police") is no name: it could not occur in the corpus as
+    written. A run of capitalised words ("Housing First") stays a name."""
+    question = question.strip()
+    found = list(NAME_OR_NUMBER.finditer(question))
+    names = [match.group(1) for match in found
+             if not (other_language and is_ordinary_word(match.group(1)))]
     return [name for name in names if not any(term in vocabulary for term in analyse(name))]
+
+
+def _in_run(match: re.Match, found: list[re.Match], text: str) -> bool:
+    """True when another capitalised word stands right before or after `match`."""
+    def adjacent(a: re.Match, b: re.Match) -> bool:
+        return not text[a.end():b.start()].strip() and not b.group(1).isdigit() and not a.group(1).isdigit()
+    return any(adjacent(other, match) or adjacent(match, other) for other in found if other is not match)
 
 
 def should_abstain(similarity: float, unknown: list[str], low: float, high: float) -> bool:
@@ -50,4 +65,4 @@ def evidence_strength(query: str, hits: list[Hit], vocabulary, same_language_off
     best = max(hits, key=lambda hit: hit.similarity)
     same_language = detect_language(best.chunk.text) == detect_language(query)
     offset = same_language_offset if same_language else 0.0
-    return Evidence(best.similarity - offset, unknown_names(query, vocabulary))
+    return Evidence(best.similarity - offset, unknown_names(query, vocabulary, other_language=not same_language))
