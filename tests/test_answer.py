@@ -96,6 +96,18 @@ def test_a_sentence_that_introduces_a_quote_brings_the_quote_with_it(answerer, s
     assert all(not text[a_end:b_start].strip() for (_, a_end), (b_start, _) in zip(spans, spans[1:])), quotes
 
 
+@pytest.mark.parametrize("question", ["Hva sier helsepersonell om stigma?",
+                                      "What did the police say about lack of resources?"])
+def test_a_quote_is_never_cut_in_the_middle_of_a_speakers_words(answerer, question):
+    """The health personnel's answer began "Vi ser hvor komplisert ... behandlere.»" and the police's
+    ended inside «Mange av disse menneskene ...»: a speaker's words cut in two. Each source's quotes
+    now open and close their «quotes»."""
+    answer = answerer.ask(question)
+    for n in {citation.n for citation in answer.citations}:
+        said = " ".join(citation.quote for citation in answer.citations if citation.n == n)
+        assert said.count("«") == said.count("»"), said
+
+
 def test_markup_pasted_with_a_question_is_left_out_of_the_search(answerer):
     """Pasted with HTML and Markdown, the question abstained: its tags' capitals read as names the
     corpus lacks. It is shown as typed and searched without them."""

@@ -8,13 +8,14 @@ import pytest
 from rag.answer.answerability import unknown_names
 from rag.answer.backends.registry import backend_names, create_backend
 from rag.answer.citations import answer_sentences, marker_numbers, strip_invalid_markers
+from rag.answer.extractive import Candidate, _whole
 from rag.answer.followup import rewrite_follow_up, without_markup
 from rag.answer.ordinary_words import is_ordinary_word
 from rag.answer.prompt import build_prompt
 from rag.eval.suites import DATA_DIR
 from rag.language import detect_language
 from rag.retrieval import Hit
-from rag.types import Chunk
+from rag.types import Chunk, Source
 
 HISTORY = [{"role": "user", "content": "What did the police say about lack of resources?"},
            {"role": "assistant", "content": "They lack staff [1]."}]
@@ -105,3 +106,19 @@ def test_ordinary_words_and_names_are_told_apart_on_the_half_not_calibrated_on()
     ordinary, names = words["ordinary"][1::2], words["names"][1::2]
     assert sum(map(is_ordinary_word, ordinary)) >= 0.8 * len(ordinary)
     assert sum(map(is_ordinary_word, names)) <= 0.1 * len(names)
+
+
+def test_a_passage_is_made_whole_before_the_overlap_test():
+    """Taking the opening of a «quote», what a colon introduces and the close of a «quote»."""
+    text = ("Innledning her er lang nok. «Første del av sitatet er her. Andre del av sitatet slutter.» "
+            "Hun sier dette om saken: «Det er vanskelig. Vi mangler folk og tid.» Slutt på avsnittet her.")
+    source = Source(1, Chunk("c", "d", "s", "t", ("h",), text, 100, 100 + len(text), 40))
+
+    def whole(sentence: str) -> str:
+        start = 100 + text.index(sentence)
+        picked = _whole(Candidate(source, start, start + len(sentence), 0.9))
+        return text[picked.start - 100:picked.end - 100]
+
+    assert whole("Andre del av sitatet slutter.»") == "«Første del av sitatet er her. Andre del av sitatet slutter.»"
+    assert whole("Hun sier dette om saken:") == "Hun sier dette om saken: «Det er vanskelig. Vi mangler folk og tid.»"
+    assert whole("Innledning her er lang nok.") == "Innledning her er lang nok."

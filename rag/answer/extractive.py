@@ -30,8 +30,8 @@ SCORE_MARGIN = 0.03
 RANK_PRIOR = 0.004
 MIN_WORDS = 4
 # A sentence that ends in a colon introduces what follows ("En av deltakerne opplever at ...:"
-# before a participant's quote): it brings that along, to the end of a «quote» it opens, up to
-# this many sentences.
+# before a participant's quote), and a «quote» cut in two misquotes its speaker: a passage
+# takes up to this many sentences on either side to make it whole (`_whole`).
 MAX_INTRODUCED = 4
 
 
@@ -83,6 +83,7 @@ class ExtractiveBackend:
         for candidate in ranked:
             if len(picks) == MAX_PASSAGES or candidate.score < floor:
                 break
+            candidate = _whole(candidate)
             if _room_for(candidate, picks) and not _overlaps(candidate, picks):
                 picks.append(candidate)
         return picks
@@ -119,24 +120,36 @@ def claim_spans(source: Source, start: int, end: int) -> list[tuple[int, int]]:
     found = [(start + s, start + e) for s, e in sentence_spans(text)]
     found = [_stripped(text, start, s, e) for s, e in found]
     claims = [(s, e) for s, e in found if len(text[s - start:e - start].split()) >= MIN_WORDS]
-    claims = claims or [_stripped(text, start, start, end)]
-    if _text(source, *claims[-1]).endswith(":"):
-        claims += _introduced(source, claims[-1][1])
-    return claims
+    return claims or [_stripped(text, start, start, end)]
 
 
-def _introduced(source: Source, after: int) -> list[tuple[int, int]]:
-    """The chunk's sentences after `after` that a colon introduces: the next one, and on to the
-    end of a «quote» it opens (at most MAX_INTRODUCED)."""
-    chunk = source.chunk
-    following = [span for span in sentence_spans(chunk.text, chunk.start) if span[0] >= after]
-    introduced: list[tuple[int, int]] = []
-    for s, e in following[:MAX_INTRODUCED]:
-        introduced.append(_stripped(chunk.text, chunk.start, s, e))
-        said = _text(source, introduced[0][0], introduced[-1][1])
-        if said.count("«") <= said.count("»"):
-            break
-    return introduced
+def _whole(candidate: Candidate) -> Candidate:
+    """The candidate with what it cannot stand without, within its chunk and at most
+    MAX_INTRODUCED sentences away: the start of a «quote» it begins in the middle of, what a
+    closing colon introduces, and the end of a «quote» it leaves open. Done before the overlap
+    test, so a sentence is never quoted twice."""
+    source, start, end = candidate.source, candidate.start, candidate.end
+    spans = [_stripped(source.chunk.text, source.chunk.start, s, e)
+             for s, e in sentence_spans(source.chunk.text, source.chunk.start)]
+    before = [s for s, e in spans if e <= start][::-1][:MAX_INTRODUCED]
+    after = [e for s, e in spans if s >= end][:MAX_INTRODUCED]
+    if _unbalanced(_text(source, start, end)) < 0:
+        start = next((s for s in before if _unbalanced(_text(source, s, end)) >= 0), start)
+    if _text(source, start, end).endswith(":") and after:
+        end = after.pop(0)
+    if _unbalanced(_text(source, start, end)) > 0:
+        end = next((e for e in after if _unbalanced(_text(source, start, e)) <= 0), end)
+    return Candidate(source, start, end, candidate.score)
+
+
+def _unbalanced(text: str) -> int:
+    """-1 when the text closes a «quote» it did not open, else the «quotes» left open."""
+    depth = 0
+    for char in text:
+        depth += (char == "«") - (char == "»")
+        if depth < 0:
+            return -1
+    return depth
 
 
 def _stripped(text: str, offset: int, start: int, end: int) -> tuple[int, int]:
