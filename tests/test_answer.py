@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -106,6 +107,16 @@ def test_a_quote_is_never_cut_in_the_middle_of_a_speakers_words(answerer, questi
     for n in {citation.n for citation in answer.citations}:
         said = " ".join(citation.quote for citation in answer.citations if citation.n == n)
         assert said.count("«") == said.count("»"), said
+
+
+@pytest.mark.parametrize("question", ["What did the police say about lack of resources?",
+                                      "Hva sier helsepersonell om stigma?"])
+def test_citations_are_numbered_in_reading_order(answerer, question):
+    """The police answer cited [1], [3], then [2]: numbers followed retrieval rank."""
+    answer = answerer.ask(question)
+    first_seen = list(dict.fromkeys(int(n) for n in re.findall(r"\[(\d+)\]", answer.text)))
+    assert first_seen == list(range(1, len(first_seen) + 1)) and len(first_seen) > 1, answer.text
+    assert [c.n for c in answer.citations] == sorted(c.n for c in answer.citations)
 
 
 def test_markup_pasted_with_a_question_is_left_out_of_the_search(answerer):

@@ -145,6 +145,7 @@ def test_every_quote_is_exact_at_its_offsets(notes, seed_index):
             assert seed_index.documents[citation.doc_id].text[citation.start:citation.end] == citation.quote
         # Extractive: every statement is the quote it cites, word for word.
         assert all(point.text == point.citations[0].quote for point in points)
+        assert all(point.text.count("«") == point.text.count("»") for point in points)  # no «quote» cut in two
         assert [c.n for c in note.sources] == list(range(1, len(note.sources) + 1))
 
 

@@ -14,7 +14,7 @@ from rag.answer.extractive import Candidate, claim_spans
 from rag.answer.support import Evidence
 from rag.index.lexical import analyse
 from rag.index.perspectives import Perspective, perspective_of
-from rag.types import Citation, Document
+from rag.types import Citation, Document, Source
 
 # Genres as documents name them (meta "genre"), for the lead line in English.
 GENRES = {"kronikk": "op-ed", "debattinnlegg": "opinion piece", "leder": "editorial", "rapport": "report",
@@ -113,6 +113,17 @@ def group_evidence(picks: list[Candidate], documents: dict[str, Document], persp
     for group in ordered:
         group.quotes.sort(key=lambda q: q.start)
     return ordered
+
+
+def in_reading_order(groups: list[EvidenceGroup], sources: list[Source]) -> tuple[list[EvidenceGroup], list[Source]]:
+    """The groups and the sources they cite, renumbered in the order the answer cites them, so
+    the first marker a reader meets is [1] (retrieval rank put [3] before [2]); sources nothing
+    cites are left out."""
+    order = list(dict.fromkeys(quote.n for group in groups for quote in group.quotes))
+    renumber = {old: new for new, old in enumerate(order, start=1)}
+    groups = [replace(group, quotes=[replace(q, n=renumber[q.n]) for q in group.quotes]) for group in groups]
+    sources = sorted((replace(s, n=renumber[s.n]) for s in sources if s.n in renumber), key=lambda s: s.n)
+    return groups, sources
 
 
 def lead(group: EvidenceGroup, language: str) -> str:

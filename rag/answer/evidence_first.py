@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Iterator
 from rag.answer.backends.base import BackendError, Prompt
 from rag.answer.compose import ComposedPart, EvidenceWriter, quoted_part, writing_parts
 from rag.answer.events import Finished, TextDelta, Turn
-from rag.answer.evidence import EvidenceGroup, group_evidence
+from rag.answer.evidence import EvidenceGroup, group_evidence, in_reading_order
 from rag.language import detect_language
-from rag.types import Answer
+from rag.types import Answer, Source
 
 if TYPE_CHECKING:
     from rag.answer.answerer import Answerer
@@ -28,7 +28,7 @@ def generate(answerer: "Answerer", turn: Turn, prompt: Prompt) -> Iterator:
     """TextDelta per checked sentence (or group of quotes), then Finished; abstains when no passage
     is worth quoting."""
     started = time.perf_counter()
-    groups = evidence_groups(answerer, turn, prompt)
+    groups, sources = in_reading_order(evidence_groups(answerer, turn, prompt), prompt.sources)
     if not groups:
         yield Finished(answerer.abstention(turn, answerer.backend.name))
         return
@@ -48,7 +48,7 @@ def generate(answerer: "Answerer", turn: Turn, prompt: Prompt) -> Iterator:
                                 part.notices + piece.notices, piece.quoted)
         parts.append(part)
     turn.timings["generate"] = (time.perf_counter() - started) * 1000
-    yield Finished(_answer(answerer, turn, prompt, groups, parts, notices, used))
+    yield Finished(_answer(turn, sources, groups, parts, notices, used))
 
 
 def evidence_groups(answerer: "Answerer", turn: Turn, prompt: Prompt) -> list[EvidenceGroup]:
@@ -86,9 +86,9 @@ def _joint(part: ComposedPart, piece: ComposedPart) -> str:
     return "\n" if piece.quoted or part.quoted else " "
 
 
-def _answer(answerer: "Answerer", turn: Turn, prompt: Prompt, groups: list[EvidenceGroup],
-            parts: list[ComposedPart], notices: list[str], backend: str) -> Answer:
-    chunk_of = {source.n: source.chunk for source in prompt.sources}
+def _answer(turn: Turn, sources: list[Source], groups: list[EvidenceGroup], parts: list[ComposedPart],
+            notices: list[str], backend: str) -> Answer:
+    chunk_of = {source.n: source.chunk for source in sources}
     citations = [c for group in groups for c in group.citations(chunk_of)]
     sentences = [s for part in parts for s in part.sentences]
     notices = notices + [notice for part in parts for notice in part.notices]

@@ -126,20 +126,27 @@ def claim_spans(source: Source, start: int, end: int) -> list[tuple[int, int]]:
 def _whole(candidate: Candidate) -> Candidate:
     """The candidate with what it cannot stand without, within its chunk and at most
     MAX_INTRODUCED sentences away: the start of a «quote» it begins in the middle of, what a
-    closing colon introduces, and the end of a «quote» it leaves open. Done before the overlap
-    test, so a sentence is never quoted twice."""
+    closing colon introduces, and the end of a «quote» it leaves open. Where the other end of a
+    «quote» is out of reach, its part is left out, unless nothing else would remain. Done
+    before the overlap test, so a sentence is never quoted twice."""
     source, start, end = candidate.source, candidate.start, candidate.end
     spans = [_stripped(source.chunk.text, source.chunk.start, s, e)
              for s, e in sentence_spans(source.chunk.text, source.chunk.start)]
+    inside = [span for span in spans if start <= span[0] and span[1] <= end]
     before = [s for s, e in spans if e <= start][::-1][:MAX_INTRODUCED]
     after = [e for s, e in spans if s >= end][:MAX_INTRODUCED]
     if _unbalanced(_text(source, start, end)) < 0:
         start = next((s for s in before if _unbalanced(_text(source, s, end)) >= 0), start)
+    while _unbalanced(_text(source, start, end)) < 0 and len(inside) > 1:  # the tail of a «quote» begun earlier
+        start = inside.pop(0)[1]
     if _text(source, start, end).endswith(":") and after:
         end = after.pop(0)
     if _unbalanced(_text(source, start, end)) > 0:
         end = next((e for e in after if _unbalanced(_text(source, start, e)) <= 0), end)
-    return Candidate(source, start, end, candidate.score)
+    while _unbalanced(_text(source, start, end)) > 0 and len(inside) > 1:  # a «quote» that does not end in reach
+        inside.pop()
+        end = inside[-1][1]
+    return Candidate(source, *_stripped(source.chunk.text, source.chunk.start, start, end), candidate.score)
 
 
 def _unbalanced(text: str) -> int:

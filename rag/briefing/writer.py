@@ -38,8 +38,6 @@ MEASURES_PER_GROUP = 2
 SUMMARY_POINTS = 6
 SUMMARY_HITS_PER_GROUP = 2
 QUOTE_WORDS = (8, 40)
-# A passage ending inside a «quotation» is extended by up to this many sentences to close it.
-EXTEND_SENTENCES = 3
 QUESTION = {"en": "What do {group} say about {topic}?", "no": "Hva sier {group} om {topic}?"}
 SUMMARY_QUESTION = {
     "en": "Summarise in 3 to 6 short sentences what the sources say about {topic}, naming who says what.",
@@ -156,8 +154,7 @@ class BriefingWriter:
     def _passage(self, pick: Candidate) -> Point:
         chunk = pick.source.chunk
         text = self.answerer.index.documents[chunk.doc_id].text
-        start, end = _whole_quotations(text, chunk, pick.start, pick.end)
-        return Point(text[start:end], (_citation(chunk, text, start, end),))
+        return Point(text[pick.start:pick.end], (_citation(chunk, text, pick.start, pick.end),))
 
     def _perspective(self, found: _Findings, topic: str, note: Briefing) -> Perspective:
         measures = self._extract(topic, found.measures)[:MEASURES_PER_GROUP]
@@ -226,31 +223,6 @@ class BriefingWriter:
 def _is_measure(chunk: Chunk, group: Group) -> bool:
     """True for chunks in a section about measures, below the group's own heading."""
     return any(MEASURE_HEADING.match(heading) for heading in chunk.section_path[len(group.section_prefix):])
-
-
-def _whole_quotations(text: str, chunk: Chunk, start: int, end: int) -> tuple[int, int]:
-    """The passage without the tail of a «quotation» begun before it, and not ending inside one.
-
-    A quotation left open is completed from the chunk's following sentences, or dropped.
-    """
-    sentences = sentence_spans(text[chunk.start:chunk.end], chunk.start)
-    inside = [i for i, (s, e) in enumerate(sentences) if s < end and start < e]
-    if not inside:
-        return start, end
-    first, last = inside[0], inside[-1]
-    while first < last and _open_quotes(text, *sentences[first]) < 0:
-        first += 1
-    while _open_quotes(text, sentences[first][0], sentences[last][1]) > 0 and last + 1 < len(sentences) \
-            and last - inside[-1] < EXTEND_SENTENCES:
-        last += 1
-    while first < last and _open_quotes(text, sentences[first][0], sentences[last][1]) > 0:
-        last -= 1
-    return sentences[first][0], sentences[last][1]
-
-
-def _open_quotes(text: str, start: int, end: int) -> int:
-    """Opening minus closing guillemets: > 0 leaves a quotation open, < 0 closes one begun earlier."""
-    return text.count("«", start, end) - text.count("»", start, end)
 
 
 def _citation(chunk: Chunk, text: str, start: int, end: int) -> Citation:
