@@ -67,7 +67,14 @@ def test_a_conversation_survives_a_restart_and_continues_with_its_history(browse
         expect(page.locator(ITEMS)).to_have_text([EXAMPLES[1], "Police and health personnel"])
         page.locator(ITEMS).nth(1).click()
         wait_for_answer(page, 2)
+        page.locator("#rag-history-delete").click()  # asks first; cancelling keeps it
+        expect(page.locator("#rag-history-delete-question")).to_have_text(
+            "Delete «Police and health personnel» and its 2 answers? This cannot be undone.")
+        page.locator("#rag-history-delete-cancel").click()
+        expect(page.locator("#rag-history-delete-question")).to_be_hidden()
+        expect(page.locator(ITEMS)).to_have_count(2)
         page.locator("#rag-history-delete").click()
+        page.locator("#rag-history-delete-confirm").click()
         expect(page.locator(ITEMS)).to_have_text([EXAMPLES[1]])
         expect(page.locator("#rag-chat [data-testid=bot]")).to_have_count(0)
     finally:

@@ -386,6 +386,9 @@ def test_uploaded_docx_and_pdf_answer_with_citations_into_them(browser, upload_a
     page.locator("#rag-remove-choice input").click()
     page.get_by_role("option", name="Notat om LAR", exact=True).click()
     page.locator("#rag-remove").click()
+    expect(page.locator("#rag-remove-question")).to_contain_text("Remove «Notat om LAR»? Its file is deleted")
+    assert (corpus / "Notat.docx").exists()  # nothing goes before it is confirmed
+    page.locator("#rag-remove-confirm").click()
     expect(changes).to_have_value(re.compile(r"Notat: removed\nIndex updated in .* 1 removed"),
                                   timeout=ANSWER_TIMEOUT_MS)
     expect(page.locator("#rag-corpus")).not_to_contain_text("Notat om LAR")

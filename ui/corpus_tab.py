@@ -18,6 +18,7 @@ from gradio.utils import get_upload_folder
 
 from rag.errors import IndexCorrupt, IndexMissing, IngestError, SettingsError
 from rag.ingest import SUPPORTED
+from ui.confirm import Confirmation
 from ui.corpus_view import corpus_html
 from ui.engine import Engine
 from ui.uploads import Upload, Verdict
@@ -44,7 +45,7 @@ class CorpusPanels:
     replace: gr.Checkbox
     add: gr.Button
     remove_choice: gr.Dropdown
-    remove: gr.Button
+    remove: Confirmation
     changes: gr.Textbox
 
 
@@ -66,6 +67,7 @@ def corpus_tab(engine: Engine, tab: gr.Tab) -> CorpusPanels:
         remove_choice = gr.Dropdown(document_choices(engine), value=None, label="Document",
                                     elem_id="rag-remove-choice")
         remove = gr.Button("Remove", variant="stop", elem_id="rag-remove")
+    remove = Confirmation.build(remove, "Remove for good")
     changes = gr.Textbox(label="Added and removed", lines=6, interactive=False, elem_id="rag-changes")
     return CorpusPanels(tab, table, refresh, reindex, log, files, replace, add, remove_choice, remove, changes)
 
@@ -131,6 +133,12 @@ def wire_corpus(engine: Engine, panels: CorpusPanels, doc_filter: gr.Dropdown) -
         log += [verdict.message() for verdict in verdicts] + [summary]
         return "\n".join(log), None, *refreshed()
 
+    def removing(doc_id, request: gr.Request) -> str:
+        if not doc_id:
+            raise gr.Error("Choose a document to remove first.")
+        title = next((title for title, id_ in document_choices(engine) if id_ == doc_id), doc_id)
+        return f"Remove «{title}»? Its file is deleted from the corpus folder and its passages from the index."
+
     def remove(doc_id, progress=gr.Progress()):
         if not doc_id:
             raise gr.Error("Choose a document to remove first.")
@@ -153,7 +161,7 @@ def wire_corpus(engine: Engine, panels: CorpusPanels, doc_filter: gr.Dropdown) -
     # it must judge, and File's own type check would refuse the whole batch for one wrong file.
     panels.add.click(add, inputs=[panels.files, panels.replace], outputs=[panels.changes, panels.files, *lists],
                      preprocess=False, **changing)
-    panels.remove.click(remove, inputs=[panels.remove_choice], outputs=[panels.changes, *lists], **changing)
+    panels.remove.wire(removing, panels.remove_choice, remove, outputs=[panels.changes, *lists], **changing)
 
 
 class _PhaseProgress:

@@ -13,6 +13,7 @@ from typing import Callable
 import gradio as gr
 
 from rag.types import Document
+from ui.confirm import Confirmation
 from ui.conversation import Conversation
 from ui.history import HistoryStore
 from ui.render import answer_html, document_placeholder, question_html, sources_html
@@ -47,7 +48,7 @@ class HistoryPanel:
     listing: gr.Radio | None = None
     title: gr.Textbox | None = None
     rename: gr.Button | None = None
-    delete: gr.Button | None = None
+    delete: Confirmation | None = None
 
     def build(self) -> None:
         """The sidebar; call inside the app's Blocks."""
@@ -61,7 +62,8 @@ class HistoryPanel:
                                     max_lines=1)
             with gr.Row():
                 self.rename = gr.Button("Rename", size="sm", elem_id="rag-history-rename")
-                self.delete = gr.Button("Delete", size="sm", variant="stop", elem_id="rag-history-delete")
+                delete = gr.Button("Delete", size="sm", variant="stop", elem_id="rag-history-delete")
+            self.delete = Confirmation.build(delete, "Delete for good")
             gr.Markdown("Export an open conversation with the button under the chat.")
 
     def record(self, owner: str, conversation: Conversation) -> None:
@@ -108,6 +110,13 @@ class HistoryPanel:
                 raise gr.Error("This conversation is not saved yet: ask a question first.")
             return listed(state, request)
 
+        def deleting(state: Conversation | None, request: gr.Request) -> str:
+            title = self.title_of(owner_of(request), state.id) if state is not None else ""
+            if not title:
+                raise gr.Error("Open a saved conversation to delete it.")
+            answers = len(state.turns)
+            return f"Delete «{title}» and its {answers} answer{'s' * (answers != 1)}? This cannot be undone."
+
         def delete(state: Conversation | None, request: gr.Request):
             if state is None or not self.store.delete(owner_of(request), state.id):
                 raise gr.Error("Open a saved conversation to delete it.")
@@ -125,9 +134,9 @@ class HistoryPanel:
                                     self.title])
         self.rename.click(rename, inputs=[chat.conversation, self.title], outputs=[self.listing, self.title],
                           **private)
-        self.delete.click(delete, inputs=[chat.conversation], **private,
-                          outputs=[self.listing, self.title, chat.chatbot, chat.conversation, chat.sources,
-                                   chat.document, chat.export])
+        self.delete.wire(deleting, chat.conversation, delete, **private,
+                         outputs=[self.listing, self.title, chat.chatbot, chat.conversation, chat.sources,
+                                  chat.document, chat.export])
         gr.on([chat.new.click, chat.chatbot.clear], cleared, outputs=[self.listing, self.title], **private)
 
 
