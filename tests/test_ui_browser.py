@@ -221,6 +221,30 @@ def test_example_question_cites_sources_and_opens_the_quote_in_its_document(brow
     assert dialogs == []
 
 
+def test_source_cards_never_cover_the_document(browser, seed_app):
+    """With three long source cards, clicking [1] scrolled to a document the cards were drawn over."""
+    page = open_page(browser, seed_app, [])
+    ask(page, "Hva sier helsepersonell om stigma?")
+    page.locator("#rag-chat [data-testid=bot]").last.locator("a.rag-cite").first.click()
+    expect(page.locator("#rag-document mark").first).to_be_in_viewport()
+    assert not sources_drawn_over_the_document(page)
+
+
+def sources_drawn_over_the_document(page: Page) -> list:
+    """The source cards whose drawn part overlaps the document panel (they overflowed their column and
+    covered the document's text). A card is drawn within the column when the column clips it."""
+    return page.evaluate("""() => {
+      const column = document.querySelector('#rag-sources');
+      const clips = getComputedStyle(column).overflowY !== 'visible';
+      const clip = clips ? column.getBoundingClientRect() : {top: -1e9, bottom: 1e9};
+      const doc = document.querySelector('#rag-document').getBoundingClientRect();
+      return Array.from(column.querySelectorAll('.rag-card')).map(card => card.getBoundingClientRect())
+        .filter(r => Math.min(r.bottom, clip.bottom, doc.bottom) > Math.max(r.top, clip.top, doc.top)
+                     && Math.min(r.right, doc.right) > Math.max(r.left, doc.left))
+        .map(r => [r.top, r.bottom]);
+    }""")
+
+
 def test_follow_up_export_and_new_conversation(browser, seed_app):
     page = open_page(browser, seed_app, [])
     ask(page, EXAMPLES[0])

@@ -38,7 +38,7 @@ element.addEventListener('click', (event) => {
 """
 
 CSS = """
-#rag-sources { max-height: 640px; overflow-y: auto; }
+#rag-sources { max-height: 640px; overflow-y: auto !important; }  /* Gradio sets overflow: visible on HTML blocks */
 .rag-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 10px 12px;
   margin-bottom: 10px; background: var(--background-fill-primary); }
 .rag-card.rag-active { border-color: var(--color-accent); box-shadow: 0 0 0 2px var(--color-accent-soft); }
