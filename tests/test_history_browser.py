@@ -96,6 +96,12 @@ def test_each_user_sees_only_their_own_conversations(browser, settings, monkeypa
         log_in(bob, "bob", "pw2")
         expect(bob.locator("#rag-history")).to_be_visible()
         expect(bob.locator(ITEMS)).to_have_count(0)
+        # Nothing open: a warning says why, and no "Error" badge covers the panel's controls.
+        bob.locator("#rag-history-rename").click()
+        bob.locator("#rag-history-delete").click()
+        expect(bob.locator(".toast-body")).to_contain_text("Open a saved conversation to delete it.")
+        expect(bob.locator("#rag-history-delete-question")).to_be_hidden()
+        expect(bob.locator("#rag-history .error")).to_have_count(0)
         ask(bob, EXAMPLES[1])
         expect(bob.locator(ITEMS)).to_have_text([EXAMPLES[1]])
 

@@ -41,13 +41,23 @@ class Confirmation:
         parts = [self.ask, self.question, self.confirm, self.cancel]
 
         def asked(value, request: gr.Request):
-            return _shown(True, describe(value, request))
+            try:
+                return _shown(True, describe(value, request))
+            except gr.Error as error:  # a warning, not an error: that would badge the buttons red
+                return refused(error.message, len(parts))
 
-        private = {"api_visibility": "private", "queue": False}
-        self.ask.click(asked, inputs=[source], outputs=parts, **private)
-        self.cancel.click(lambda: _shown(False), outputs=parts, **private)
-        self.confirm.click(lambda: _shown(False), outputs=parts, **private)
+        # Queued, as warnings need; hiding the question needs no queue.
+        self.ask.click(asked, inputs=[source], outputs=parts, api_visibility="private")
+        self.cancel.click(lambda: _shown(False), outputs=parts, api_visibility="private", queue=False)
+        self.confirm.click(lambda: _shown(False), outputs=parts, api_visibility="private", queue=False)
         return self.confirm.click(action, inputs=[source], outputs=outputs, **options)
+
+
+def refused(reason: str, outputs: int) -> tuple:
+    """For a handler that cannot act: the reason as a warning, and its `outputs` left as they are.
+    A raised gr.Error would cover every output with an "Error" badge that blocks clicks on it."""
+    gr.Warning(reason)
+    return (gr.skip(),) * outputs
 
 
 def _shown(asking: bool, question: str = "") -> tuple:

@@ -18,7 +18,7 @@ from gradio.utils import get_upload_folder
 
 from rag.errors import IndexCorrupt, IndexMissing, IngestError, SettingsError
 from rag.ingest import SUPPORTED
-from ui.confirm import Confirmation
+from ui.confirm import Confirmation, refused
 from ui.corpus_view import corpus_html
 from ui.engine import Engine
 from ui.uploads import Upload, Verdict
@@ -87,7 +87,7 @@ def received_uploads(files: list | None) -> tuple[list[Upload], list[Verdict]]:
     An API caller could name any server path in a FileData; only files inside Gradio's upload
     folder were sent by a user, so anything else is refused.
     """
-    uploads, refused = [], []
+    uploads, refusals = [], []
     upload_folder = Path(get_upload_folder()).resolve()
     for item in files or []:
         data = item if isinstance(item, dict) else {"path": str(item)}
@@ -96,8 +96,8 @@ def received_uploads(files: list | None) -> tuple[list[Upload], list[Verdict]]:
         if data.get("path") and path.resolve().is_relative_to(upload_folder) and path.resolve().is_file():
             uploads.append(Upload(name, path))
         else:
-            refused.append(Verdict(name, False, "not a file uploaded to this app"))
-    return uploads, refused
+            refusals.append(Verdict(name, False, "not a file uploaded to this app"))
+    return uploads, refusals
 
 
 def wire_corpus(engine: Engine, panels: CorpusPanels, doc_filter: gr.Dropdown) -> None:
@@ -122,10 +122,10 @@ def wire_corpus(engine: Engine, panels: CorpusPanels, doc_filter: gr.Dropdown) -
         yield "\n".join(log), *refreshed()
 
     def add(files, replace, progress=gr.Progress()):
-        uploads, refused = received_uploads(files)
-        if not uploads and not refused:
-            raise gr.Error("Choose or drop files first.")
-        log = [verdict.message() for verdict in refused]
+        uploads, refusals = received_uploads(files)
+        if not uploads and not refusals:
+            return refused("Choose or drop files first.", 2 + len(lists))
+        log = [verdict.message() for verdict in refusals]
         try:
             verdicts, summary = engine.add_documents(uploads, bool(replace), _PhaseProgress(progress))
         except INDEX_ERRORS as error:
@@ -191,12 +191,12 @@ def corpus_api(engine: Engine) -> None:
         """Add documents (.txt, .md, .html, .pdf, .docx) to the corpus and index them. Each file is checked
         (name, size, content); returns {"files": [{name, accepted, reason, stored_as, replaced}], "index": summary}.
         A file whose name is already in the corpus is refused unless `replace` is true."""
-        uploads, refused = received_uploads(files)
+        uploads, refusals = received_uploads(files)
         try:
             verdicts, summary = engine.add_documents(uploads, bool(replace))
         except INDEX_ERRORS as error:
             raise gr.Error(f"Indexing the added documents failed: {error}")
-        return {"files": [verdict.to_json() for verdict in refused + verdicts], "index": summary}
+        return {"files": [verdict.to_json() for verdict in refusals + verdicts], "index": summary}
 
     def remove_document(doc_id: str) -> dict:
         """Remove a document (its file and its passages) by its id, as in an answer's citations;

@@ -13,7 +13,7 @@ from typing import Callable
 import gradio as gr
 
 from rag.types import Document
-from ui.confirm import Confirmation
+from ui.confirm import Confirmation, refused
 from ui.conversation import Conversation
 from ui.history import HistoryStore
 from ui.render import answer_html, document_placeholder, question_html, sources_html
@@ -105,9 +105,9 @@ class HistoryPanel:
 
         def rename(state: Conversation | None, title: str, request: gr.Request):
             if state is None or not title.strip():
-                raise gr.Error("Open a saved conversation and type its new title first.")
+                return refused("Open a saved conversation and type its new title first.", 2)
             if not self.store.rename(owner_of(request), state.id, title):
-                raise gr.Error("This conversation is not saved yet: ask a question first.")
+                return refused("This conversation is not saved yet: ask a question first.", 2)
             return listed(state, request)
 
         def deleting(state: Conversation | None, request: gr.Request) -> str:
