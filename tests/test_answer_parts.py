@@ -8,7 +8,7 @@ import pytest
 from rag.answer.answerability import unknown_names
 from rag.answer.backends.registry import backend_names, create_backend
 from rag.answer.citations import answer_sentences, marker_numbers, strip_invalid_markers
-from rag.answer.extractive import Candidate, _whole
+from rag.answer.extractive import Candidate, _whole, claim_spans
 from rag.answer.followup import rewrite_follow_up, without_markup
 from rag.answer.ordinary_words import is_ordinary_word
 from rag.answer.prompt import build_prompt
@@ -122,3 +122,26 @@ def test_a_passage_is_made_whole_before_the_overlap_test():
     assert whole("Andre del av sitatet slutter.»") == "«Første del av sitatet er her. Andre del av sitatet slutter.»"
     assert whole("Hun sier dette om saken:") == "Hun sier dette om saken: «Det er vanskelig. Vi mangler folk og tid.»"
     assert whole("Innledning her er lang nok.") == "Innledning her er lang nok."
+
+
+def test_a_quotation_out_of_reach_is_left_out_and_straight_quotes_count():
+    """A hard try found English "quotes" cut in two, and a colon quoted with nothing after it."""
+    text = ('The nurse was clear about it. One sergeant said: "We used to find needles every morning. '
+            'Now it is maybe twice a week." Staff agree on this point now. The review ends with this list:')
+    source = Source(1, Chunk("c", "d", "s", "t", ("h",), text, 0, len(text), 40))
+
+    def whole(first: str, last: str) -> str:
+        picked = _whole(Candidate(source, text.index(first), text.index(last) + len(last), 0.9))
+        return text[picked.start:picked.end]
+
+    said = 'One sergeant said: "We used to find needles every morning. Now it is maybe twice a week."'
+    assert whole("Now it is", "a week.\"") == said
+    assert whole("One sergeant", "every morning.") == said
+    assert whole("Staff agree", "with this list:") == "Staff agree on this point now."
+
+
+def test_a_short_sentence_between_quoted_ones_is_not_skipped():
+    text = "Det er vanskelig for mange av oss. Mye verre, egentlig. Så du kan bli smitta av det."
+    source = Source(1, Chunk("c", "d", "s", "t", ("h",), text, 0, len(text), 20))
+    assert [text[s:e] for s, e in claim_spans(source, 0, len(text))] == [
+        "Det er vanskelig for mange av oss.", "Mye verre, egentlig.", "Så du kan bli smitta av det."]

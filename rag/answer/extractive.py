@@ -31,8 +31,11 @@ RANK_PRIOR = 0.004
 MIN_WORDS = 4
 # A sentence that ends in a colon introduces what follows ("En av deltakerne opplever at ...:"
 # before a participant's quote), and a «quote» cut in two misquotes its speaker: a passage
-# takes up to this many sentences on either side to make it whole (`_whole`).
-MAX_INTRODUCED = 4
+# takes up to this many sentences on either side to make it whole (`_whole`). With four, the
+# sentence that answers "what was said about sending drug users to Bjørnøya?" was passed
+# over: it stands third in a participant's quotation of eight sentences.
+QUOTE_REACH = 8
+OPENING_QUOTES, CLOSING_QUOTES = "«“", "»”"
 
 
 @dataclass(frozen=True)
@@ -84,9 +87,10 @@ class ExtractiveBackend:
             if len(picks) == MAX_PASSAGES or candidate.score < floor:
                 break
             candidate = _whole(candidate)
-            if _room_for(candidate, picks) and not _overlaps(candidate, picks):
+            if candidate and _room_for(candidate, picks) and not _overlaps(candidate, picks):
                 picks.append(candidate)
-        return picks
+        # Only fragments of long quotations came close: the best of them, rather than no answer.
+        return picks or [_whole(ranked[0], fragment=True)]
 
     def _candidates(self, question: str, sources: list[Source]) -> list[Candidate]:
         return [Candidate(p.source, p.start, p.end,
@@ -115,48 +119,71 @@ def _sentences(source: Source, start: int, end: int) -> list[str]:
 
 
 def claim_spans(source: Source, start: int, end: int) -> list[tuple[int, int]]:
-    """Document spans of the sentences of a picked passage that are long enough to stand as a claim."""
+    """Document spans of the sentences of a picked passage, from the first to the last that is long
+    enough to stand as a claim: a short one between them ("Mye verre, egentlig.") stays, or the
+    quote would skip words without showing it."""
     text = _text(source, start, end)
     found = [(start + s, start + e) for s, e in sentence_spans(text)]
     found = [_stripped(text, start, s, e) for s, e in found]
-    claims = [(s, e) for s, e in found if len(text[s - start:e - start].split()) >= MIN_WORDS]
-    return claims or [_stripped(text, start, start, end)]
+    long_enough = [i for i, (s, e) in enumerate(found) if len(text[s - start:e - start].split()) >= MIN_WORDS]
+    return found[long_enough[0]:long_enough[-1] + 1] if long_enough else [_stripped(text, start, start, end)]
 
 
-def _whole(candidate: Candidate) -> Candidate:
+def _whole(candidate: Candidate, fragment: bool = False) -> Candidate | None:
     """The candidate with what it cannot stand without, within its chunk and at most
-    MAX_INTRODUCED sentences away: the start of a «quote» it begins in the middle of, what a
-    closing colon introduces, and the end of a «quote» it leaves open. Where the other end of a
-    «quote» is out of reach, its part is left out, unless nothing else would remain. Done
-    before the overlap test, so a sentence is never quoted twice."""
-    source, start, end = candidate.source, candidate.start, candidate.end
-    spans = [_stripped(source.chunk.text, source.chunk.start, s, e)
-             for s, e in sentence_spans(source.chunk.text, source.chunk.start)]
-    inside = [span for span in spans if start <= span[0] and span[1] <= end]
-    before = [s for s, e in spans if e <= start][::-1][:MAX_INTRODUCED]
-    after = [e for s, e in spans if s >= end][:MAX_INTRODUCED]
-    if _unbalanced(_text(source, start, end)) < 0:
-        start = next((s for s in before if _unbalanced(_text(source, s, end)) >= 0), start)
-    while _unbalanced(_text(source, start, end)) < 0 and len(inside) > 1:  # the tail of a «quote» begun earlier
-        start = inside.pop(0)[1]
-    if _text(source, start, end).endswith(":") and after:
-        end = after.pop(0)
-    if _unbalanced(_text(source, start, end)) > 0:
-        end = next((e for e in after if _unbalanced(_text(source, start, e)) <= 0), end)
-    while _unbalanced(_text(source, start, end)) > 0 and len(inside) > 1:  # a «quote» that does not end in reach
-        inside.pop()
-        end = inside[-1][1]
-    return Candidate(source, *_stripped(source.chunk.text, source.chunk.start, start, end), candidate.score)
+    QUOTE_REACH sentences away: the start of a quotation it begins inside, what a closing
+    colon introduces, and the end of a quotation it leaves open. Where that is out of reach,
+    the part it would complete is left out; None when nothing else would remain (a passage
+    wholly inside a long quotation), unless a `fragment` will do. Done before the overlap
+    test, so a sentence is never quoted twice."""
+    source, chunk = candidate.source, candidate.source.chunk
+    spans = [_stripped(chunk.text, chunk.start, s, e) for s, e in sentence_spans(chunk.text, chunk.start)]
+    depths = _quote_depths(chunk.text)
+
+    def inside_a_quote(position: int) -> bool:
+        return depths[position - chunk.start] > 0
+
+    inside = [span for span in spans if candidate.start <= span[0] and span[1] <= candidate.end]
+    inside = inside or [(candidate.start, candidate.end)]
+    before = [s for s, e in spans if e <= candidate.start][::-1][:QUOTE_REACH]
+    after = [e for s, e in spans if s >= candidate.end][:QUOTE_REACH]
+    start = next((s for s in [inside[0][0], *before] if not inside_a_quote(s)), None)
+    if start is None:  # the quotation's opening is out of reach: start where it has ended
+        start = next((s for s, _ in inside if not inside_a_quote(s)), None)
+    if start is None:
+        return Candidate(source, candidate.start, candidate.end, candidate.score) if fragment else None
+    end = inside[-1][1]
+    introduces = _text(source, start, end).endswith(":")
+    ends = [e for e in after if not inside_a_quote(e)] if introduces else \
+        [e for e in [end, *after] if not inside_a_quote(e)]
+    if ends:
+        end = ends[0]
+    else:  # what it opens or introduces is out of reach: end before it, if anything is left
+        end = next((e for _, e in reversed(inside[:-1]) if e > start and not inside_a_quote(e)), None)
+    if end is None:
+        return Candidate(source, start, inside[-1][1], candidate.score) if fragment else None
+    return Candidate(source, start, end, candidate.score)
 
 
-def _unbalanced(text: str) -> int:
-    """-1 when the text closes a «quote» it did not open, else the «quotes» left open."""
-    depth = 0
-    for char in text:
-        depth += (char == "«") - (char == "»")
-        if depth < 0:
-            return -1
-    return depth
+def _quote_depths(text: str) -> list[int]:
+    """How many quotations are open before each position of `text` (and at its end): «» and “”
+    nest; a straight double quote opens or closes by turns. A closing mark with no opening
+    before it means the text began inside a quotation (a chunk starts mid-quote): everything
+    before it is inside one more."""
+    depths, nested, straight, unopened = [0], 0, False, []
+    for position, char in enumerate(text):
+        if char in OPENING_QUOTES:
+            nested += 1
+        elif char in CLOSING_QUOTES and nested == 0:
+            unopened.append(position)
+        elif char in CLOSING_QUOTES:
+            nested -= 1
+        elif char == '"':
+            straight = not straight
+        depths.append(nested + straight)
+    for closing in unopened:
+        depths[:closing + 1] = [depth + 1 for depth in depths[:closing + 1]]
+    return depths
 
 
 def _stripped(text: str, offset: int, start: int, end: int) -> tuple[int, int]:
