@@ -166,3 +166,17 @@ def test_a_file_caught_mid_save_keeps_its_last_indexed_version(corpus_copy, embe
     assert any("kept the last good version of " + oped.name in m for m in messages), messages
     update_index(settings, embedder, **QUIET, prune=True)
     assert OPED not in load_index(settings.index_dir).documents
+
+
+def test_status_names_every_file_that_cannot_be_read(corpus_copy, capsys):
+    """A junk PDF never indexed showed nowhere in `rag index status` or the Corpus tab."""
+    from rag.cli import main
+    from ui.corpus_view import corpus_html
+
+    (corpus_copy.corpus_dir / "junk.pdf").write_bytes(b"not a pdf at all")
+    status = index_status(corpus_copy)
+    assert [problem["file"] for problem in status["unreadable_files"]] == ["junk.pdf"]
+    assert "junk.pdf" in corpus_html([], {}, status)
+    assert main(["index", "status", "--corpus", str(corpus_copy.corpus_dir),
+                 "--index", str(corpus_copy.index_dir)]) == 0
+    assert "unreadable: junk.pdf: " in capsys.readouterr().out

@@ -16,7 +16,11 @@ def corpus_html(documents: Sequence[Document], chunk_counts: dict[str, int], sta
     )
     table = ("<table class=\"rag-corpus\"><thead><tr><th>Document</th><th>File</th><th>Sections</th>"
              f"<th>Chunks</th></tr></thead><tbody>{rows}</tbody></table>")
-    return f'<div class="rag-status">{esc(status_line(status))}</div>{table}'
+    unreadable = "".join(f"<li><code>{esc(p['file'])}</code>: {esc(p['reason'])}</li>"
+                         for p in status.get("unreadable_files", []))
+    if unreadable:
+        unreadable = f'<div class="rag-notice">Files that cannot be read, in no answer:<ul>{unreadable}</ul></div>'
+    return f'<div class="rag-status">{esc(status_line(status))}</div>{unreadable}{table}'
 
 
 def status_line(status: dict) -> str:

@@ -69,4 +69,6 @@ def _run_status(args: argparse.Namespace) -> int:
         for kind, ids in status["corpus_changes"].items():
             if ids:
                 print(f"  {kind}: {', '.join(ids)}")
+        for problem in status["unreadable_files"]:
+            print(f"  unreadable: {problem['file']}: {problem['reason']}")
     return 0 if status["ok"] else 1

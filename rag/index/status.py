@@ -33,5 +33,9 @@ def index_status(settings: Settings) -> dict:
         "created": manifest["created"], "updated": manifest["updated"],
         "stale": bool(reasons), "stale_reasons": reasons,
         "corpus_changes": changes, "unreadable_kept": unreadable,
+        # Every file of the corpus folder that could not be read, with why and what to do: it is in
+        # no answer until it is fixed, indexed before or not.
+        "unreadable_files": [{"file": source_of(p.path, settings.corpus_dir), "reason": p.message}
+                             for p in loaded.problems if p.level == "error"],
         "up_to_date": not reasons and not any(changes.values()),
     }
