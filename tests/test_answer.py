@@ -199,6 +199,12 @@ def test_the_police_question_cites_the_police_first_and_its_lead_names_them(answ
     assert all(s.support == "supported" and s.citations for s in answer.sentences)
 
 
+def test_a_misspelled_name_for_the_speaker_is_not_repeated_in_the_lead(answerer):
+    """"waht do the polise think" was led by "The polise («Politi»)"."""
+    lead = answerer.ask("waht do the polise think about resources?").text.splitlines()[0]
+    assert lead.startswith("Politi (") and "polise" not in lead, lead
+
+
 def test_an_unnamed_perspective_keeps_the_extractive_lead_of_its_document(answerer):
     answer = answerer.ask("Hvor mange personer er i LAR-behandling i dag?")
     assert answer.text.startswith("Thomas Clausen og Helge Waal skriver i kronikk «Mer tilbud, ikke mindre politi»")

@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 from conftest import REPO, REPORT, SEEDS
 
 from rag.cli import main
@@ -40,3 +41,18 @@ def test_readable_tree_and_missing_corpus_error(tmp_path):
     missing = subprocess.run([sys.executable, "-m", "rag", "docs", "--corpus", str(tmp_path / "nope")],
                              cwd=REPO, capture_output=True, text=True)
     assert missing.returncode == 1 and "corpus folder not found" in missing.stderr
+
+
+def test_ask_refuses_no_sources_and_lists_each_source_once(capsys):
+    """`--k 0` was taken silently as the default; each quote repeated its source's heading and was
+    wrapped in guillemets of its own («««Vi er ...»)."""
+    from rag.cli.ask import readable
+    from rag.types import Answer, Citation
+
+    with pytest.raises(SystemExit) as exit_code:
+        main(["ask", "--k", "0", "what did the police say?"])
+    assert exit_code.value.code == 2 and "0 is too small; give 1 or more" in capsys.readouterr().err
+    quotes = [Citation(1, "c", "d", "T", ("T", "Politi"), quote, 0, 1) for quote in ("«Vi er et kontrollorgan.»", "Ja.")]
+    lines = readable(Answer("q", "Politi sier: «Vi er et kontrollorgan.» [1] Ja. [1]", "no", False, "extractive",
+                            quotes)).splitlines()
+    assert lines[-3:] == ["[1] T > Politi", "    «Vi er et kontrollorgan.»", "    Ja."]

@@ -255,6 +255,8 @@ def test_follow_up_export_and_new_conversation(browser, seed_app):
     with page.expect_download() as download:
         page.locator("#rag-export").click()
     exported = Path(download.value.path()).read_text(encoding="utf-8")
+    # Named after its first question: every export was "conversation.md".
+    assert download.value.suggested_filename == "conversation-what-did-the-police-say-about-lack-of-resources.md"
     assert "## 1. What did the police say about lack of resources?" in exported
     assert "## 2. And the health personnel?" in exported
     quote = page.locator("#rag-sources mark").first.inner_text()

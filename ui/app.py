@@ -35,7 +35,7 @@ from ui.render import (
     sources_html,
     streaming_html,
 )
-from ui.scratch import ScratchFolder
+from ui.scratch import ScratchFolder, file_slug
 from ui.turns import Queued
 
 EXAMPLES = [
@@ -218,7 +218,8 @@ def _searching_html(event: SourcesFound) -> str:
 
 def _export(conversation: Conversation, exports: ScratchFolder) -> str:
     """Write the conversation as Markdown (one file per conversation, rewritten each turn)."""
-    path = exports.path / conversation.id / "conversation.md"
+    first = conversation.turns[0].answer.question if conversation.turns else ""
+    path = exports.path / conversation.id / f"conversation-{file_slug(first, 'export')}.md"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(conversation_markdown(conversation.answers, time.strftime("%Y-%m-%d %H:%M")), encoding="utf-8")
     return str(path)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import re
 
 import gradio as gr
 
@@ -12,7 +11,7 @@ from rag.briefing.export import map_text
 from rag.errors import BackendError
 from ui.engine import Engine
 from ui.render import markdown_literal
-from ui.scratch import ScratchFolder
+from ui.scratch import ScratchFolder, file_slug
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +58,7 @@ def write_briefing(engine: Engine, topic: str, file_format: str, backend: str | 
     # One folder per briefing, so that two people's downloads never overwrite each other.
     folder = exports.new_folder()
     try:
-        path = str(write(note, folder / f"briefing-{_slug(topic)}.{file_format}", file_format))
+        path = str(write(note, folder / f"briefing-{file_slug(topic, 'note')}.{file_format}", file_format))
     except Exception as error:  # the note itself is fine: show it, and say why there is no file
         log.exception("briefing export to %s failed", file_format)
         gr.Warning(f"The briefing could not be saved as .{file_format} ({error.__class__.__name__}: {error}); "
@@ -75,7 +74,3 @@ def preview_markdown(note: Briefing) -> str:
     or `**bold**` in a quote shows as typed. The downloaded file keeps the text verbatim.
     """
     return to_markdown(map_text(note, markdown_literal))
-
-
-def _slug(topic: str) -> str:
-    return re.sub(r"[^\w]+", "-", topic.lower()).strip("-")[:60] or "note"

@@ -6,6 +6,7 @@ download folder goes once it is older than a day (Gradio serves its own copy, ke
 """
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 import time
@@ -39,3 +40,8 @@ class ScratchFolder:
     def remove(self) -> None:
         """Remove the folder and everything in it (once; later calls do nothing)."""
         self._remove()
+
+
+def file_slug(text: str, fallback: str) -> str:
+    """`text` as part of a download's file name: lower case, words joined by hyphens, at most 60 characters."""
+    return re.sub(r"[^\w]+", "-", text.lower()).strip("-")[:60].strip("-") or fallback

@@ -15,6 +15,7 @@ from rag.answer.backends.base import BackendError, Prompt
 from rag.answer.compose import ComposedPart, EvidenceWriter, quoted_part, writing_parts
 from rag.answer.events import Finished, TextDelta, Turn
 from rag.answer.evidence import EvidenceGroup, group_evidence, in_reading_order
+from rag.answer.ordinary_words import all_known_words
 from rag.language import detect_language
 from rag.types import Answer, Source
 
@@ -55,9 +56,11 @@ def evidence_groups(answerer: "Answerer", turn: Turn, prompt: Prompt) -> list[Ev
     """The selected passages of the prompt's sources, grouped by perspective (the named one first)."""
     picks = answerer.extractive.select(turn.search_query, prompt.sources)
     named = turn.named.perspective if turn.named else None
-    # The question's own words for the speaker ("the police") only when answering in its language.
+    # The question's own words for the speaker ("the police") only when answering in its language,
+    # and spelled as words are: "waht do the polise think" named "The polise («Politi»)".
     asked_in = detect_language(turn.search_query)
     mention = turn.named.text if turn.named and asked_in == turn.language else ""
+    mention = mention if all_known_words(mention, answerer.index.lexical.vocabulary) else ""
     return group_evidence(picks, answerer.index.documents, answerer.index.perspectives.perspectives, named, mention)
 
 

@@ -19,9 +19,13 @@ tokens ("Painkillers"), which keeps the old rule for them.
 """
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
+from rag.index.lexical import analyse
 from rag.index.tokens import encoding
+
+WORD = re.compile(r"[^\W\d_]+")
 
 # The lower-case token must be at least this much more frequent (rank x RANK_RATIO) than the
 # capitalised one: place names such as "Bergen" rank about the same in both cases.
@@ -42,3 +46,10 @@ def is_ordinary_word(word: str) -> bool:
     if len(lower_tokens) != 1:
         return False
     return len(capital_tokens) > 1 or lower_tokens[0] < RANK_RATIO * capital_tokens[0]
+
+
+def all_known_words(text: str, vocabulary) -> bool:
+    """True when every word of `text` is a word the corpus uses (`vocabulary`: its analysed terms)
+    or a common English one (a single cl100k token): no misspelling ("polise")."""
+    return all(len(encoding().encode_ordinary(" " + word)) == 1 or any(term in vocabulary for term in analyse(word))
+               for word in WORD.findall(text.lower()))

@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from rag.cli.common import UsageError, add_location_options, batch_items, print_json, settings_from
+from rag.cli.common import UsageError, add_location_options, batch_items, positive_int, print_json, settings_from
 from rag.types import Answer
 
 
@@ -18,7 +18,8 @@ def register(commands) -> None:
     ask.add_argument("--backend", help="answer backend (default: the `backend` setting, extractive)")
     ask.add_argument("--answer-mode", choices=("evidence", "free"),
                      help="evidence: citations attached by the code (default); free: the model places [n]")
-    ask.add_argument("--k", type=int, help="number of sources to retrieve (default: the `answer_sources` setting, 6)")
+    ask.add_argument("--k", type=positive_int,
+                     help="number of sources to retrieve (default: the `answer_sources` setting, 6)")
     add_location_options(ask)
     ask.add_argument("--json", action="store_true", help="print JSON")
     ask.set_defaults(run=_run_ask)
@@ -52,9 +53,10 @@ def readable(answer: Answer) -> str:
     if answer.abstained:
         lines.append("Closest matches:")
         lines += [f"  - {' > '.join(c.section_path)}: {c.text[:160]!r}" for c in answer.closest]
-    for citation in answer.citations:
-        lines.append(f"[{citation.n}] {' > '.join(citation.section_path)}")
-        lines.append(f"    «{citation.quote}»")
+    for n in dict.fromkeys(citation.n for citation in answer.citations):  # each source once, its quotes below
+        quotes = [citation for citation in answer.citations if citation.n == n]
+        lines.append(f"[{n}] {' > '.join(quotes[0].section_path)}")
+        lines += [f"    {citation.quote}" for citation in quotes]
     if answer.uncited_sentences:
         lines.append("Uncited: " + " | ".join(answer.uncited_sentences))
     lines += [f"Not supported: {s.text} ({s.reason})" for s in answer.unsupported]

@@ -26,6 +26,17 @@ def add_location_options(parser: argparse.ArgumentParser, index: bool = True) ->
         parser.add_argument("--index", type=Path, help="index folder (default: index/)")
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (`--k 0` was taken as the default)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is too small; give 1 or more")
+    return value
+
+
 def settings_from(args: argparse.Namespace) -> Settings:
     """Settings with the command line's --corpus/--index applied on top."""
     return Settings.load(corpus_dir=getattr(args, "corpus", None), index_dir=getattr(args, "index", None))

@@ -7,7 +7,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from rag.cli.common import UsageError, add_location_options, batch_items, print_json, settings_from
+from rag.cli.common import UsageError, add_location_options, batch_items, positive_int, print_json, settings_from
 from rag.retrieval import METHODS, Filters, RetrievalConfig, SearchResult
 
 
@@ -16,7 +16,7 @@ def register(commands) -> None:
     search = commands.add_parser("search", help="hybrid search over the index")
     search.add_argument("query", nargs="?", help="the question or search words")
     search.add_argument("--batch", type=Path, help="JSONL file of {\"id\", \"q\"} lines; one result line each")
-    search.add_argument("--k", type=int, default=10, help="number of hits (default 10)")
+    search.add_argument("--k", type=positive_int, default=10, help="number of hits (default 10)")
     search.add_argument("--method", choices=METHODS, default="hybrid")
     search.add_argument("--doc", action="append", default=[], help="only this document id (repeatable)")
     search.add_argument("--section", help="only under this section path prefix, e.g. 'Politi: ...' or 'A > B'")

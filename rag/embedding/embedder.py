@@ -49,7 +49,10 @@ class Embedder:
     def model(self):
         """The loaded SentenceTransformer (loaded on first use: importing torch is slow)."""
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
 
+        # Its "Loading weights" bar was printed on every `rag ask`; our own progress says what loads.
+        transformers_logging.disable_progress_bar()
         if self.model_name == BUNDLED_MODEL:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             return SentenceTransformer(str(self._bundled_folder()), device="cpu", local_files_only=True)
