@@ -37,6 +37,26 @@ def test_docx_heading_styles_and_properties(tmp_path):
     assert document.meta["author"] == "Kari Nordmann"
 
 
+def test_docx_tables_are_read_in_place_row_by_row(tmp_path):
+    """The figures in a Word table were missing from the text: "31 of 40 kept their flat" was not found."""
+    import docx
+
+    path = tmp_path / "pilot.docx"
+    word = docx.Document()
+    word.add_heading("Riverside pilot", level=1)
+    word.add_paragraph("The results were clear.")
+    table = word.add_table(rows=3, cols=2)
+    for row, cells in zip(table.rows, [("Measure", "Tenants"), ("Moved in", "40"), ("Kept their flat", "31")]):
+        row.cells[0].text, row.cells[1].text = cells
+    table.rows[0].cells[0].merge(table.rows[0].cells[1]).text = "Riverside, 2023"
+    word.add_paragraph("Support visits should be weekly.")
+    word.save(path)
+    document, _ = load_document(path)
+    text = document.text
+    assert "Riverside, 2023\n" in text and "Kept their flat | 31" in text and "Moved in | 40" in text
+    assert text.index("The results were clear.") < text.index("Moved in | 40") < text.index("Support visits")
+
+
 def test_pdf_text_layer_with_headings(tmp_path):
     document, _ = load_document(write_pdf(tmp_path / "tiltak.pdf", PDF_LINES))
     assert paths(document) == [("Tiltak i kommunene",), ("Tiltak i kommunene", "Oppfølging")]

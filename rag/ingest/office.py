@@ -1,4 +1,4 @@
-"""PDF (text layer, via pypdf) and DOCX (via python-docx) to blocks."""
+"""PDF (text layer, via pypdf) and DOCX (via python-docx: paragraphs and table rows) to blocks."""
 from __future__ import annotations
 
 import re
@@ -70,10 +70,26 @@ def parse_docx(path: Path) -> Parsed:
         document = docx.Document(str(path))
     except Exception as error:  # python-docx raises many unrelated types for bad files
         raise IngestError(f"{path}: not a readable .docx ({error.__class__.__name__}: {error})") from error
-    blocks = [_docx_block(p.style.name if p.style is not None else "", p.text) for p in document.paragraphs]
+    blocks = [block for item in document.iter_inner_content() for block in _docx_blocks(item)]
     props = document.core_properties
     meta = {k: v for k, v in (("title", props.title), ("author", props.author)) if v}
     return Parsed([b for b in blocks if b.text.strip()], meta)
+
+
+def _docx_blocks(item) -> list[Block]:
+    """A paragraph's block, or one block per row of a table: a report's figures are often only in
+    its tables ("Kept their flat | 31"), which were left out."""
+    from docx.table import Table
+
+    if not isinstance(item, Table):
+        return [_docx_block(item.style.name if item.style is not None else "", item.text)]
+    return [Block(TEXT, row) for row in map(_table_row, item.rows) if row]
+
+
+def _table_row(row) -> str:
+    """A table row's cells joined by " | " (a merged cell, which python-docx repeats, once)."""
+    cells = [" ".join(cell.text.split()) for cell in row.cells]
+    return " | ".join(text for i, text in enumerate(cells) if text and (i == 0 or text != cells[i - 1]))
 
 
 def _docx_block(style: str, text: str) -> Block:
