@@ -126,3 +126,14 @@ def test_a_stray_byte_in_utf8_keeps_the_rest_of_the_text(tmp_path):
     (tmp_path / "ansi.txt").write_bytes(text.encode("cp1252"))
     document, warnings = load_document(tmp_path / "ansi.txt")
     assert document.text.count("Blåbærsyltetøy på brødskiva") == 30 and "read as cp1252" in warnings[0]
+
+
+def test_a_broken_pdf_gets_one_error_naming_it_and_no_anonymous_warnings(tmp_path, caplog, capsys):
+    """pypdf's "invalid pdf header" and "EOF marker not found" were printed without a file name."""
+    (tmp_path / "junk.pdf").write_bytes(b"not a pdf " * 20)
+    with caplog.at_level("WARNING"):
+        loaded = load_corpus(tmp_path)
+    assert [p.path.endswith("junk.pdf") for p in loaded.problems] == [True]
+    assert "junk.pdf" in loaded.problems[0].message
+    printed = caplog.text + "".join(capsys.readouterr())
+    assert "invalid pdf header" not in printed and "EOF marker" not in printed

@@ -1,6 +1,7 @@
 """PDF (text layer, via pypdf) and DOCX (via python-docx: paragraphs and table rows) to blocks."""
 from __future__ import annotations
 
+import logging
 import re
 import zipfile
 import zlib
@@ -13,6 +14,9 @@ from rag.ingest.plaintext import heading_rank
 # A .docx is a zip; refuse archives that would inflate past this (zip bombs).
 MAX_DOCX_UNPACKED_BYTES = 200 * 1024 * 1024
 HEADING_STYLE = re.compile(r"^(?:Heading|Overskrift)\s*(\d)$", re.IGNORECASE)
+# pypdf's warnings ("invalid pdf header", "EOF marker not found") name no file and were printed on
+# every status and update while a broken PDF lay in the corpus; its errors become ours, which do.
+logging.getLogger("pypdf").setLevel(logging.ERROR)
 
 
 def parse_pdf(path: Path) -> Parsed:
