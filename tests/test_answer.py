@@ -205,6 +205,16 @@ def test_a_misspelled_name_for_the_speaker_is_not_repeated_in_the_lead(answerer)
     assert lead.startswith("Politi (") and "polise" not in lead, lead
 
 
+@pytest.mark.parametrize("question", ["Summarise the op-ed in three bullet points", "Oppsummer kronikken i tre punkter"])
+def test_a_summary_of_the_op_ed_quotes_the_op_ed(answerer, question):
+    """It abstained (the layout request lowered the similarity), and "summarise the op-ed" opened
+    with the police focus group: "the op-ed" named no perspective."""
+    from conftest import OPED
+
+    answer = answerer.ask(question)
+    assert not answer.abstained and answer.citations[0].doc_id == OPED, answer.text[:300]
+
+
 def test_an_unnamed_perspective_keeps_the_extractive_lead_of_its_document(answerer):
     answer = answerer.ask("Hvor mange personer er i LAR-behandling i dag?")
     assert answer.text.startswith("Thomas Clausen og Helge Waal skriver i kronikk «Mer tilbud, ikke mindre politi»")

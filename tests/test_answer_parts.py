@@ -9,7 +9,7 @@ from rag.answer.answerability import unknown_names
 from rag.answer.backends.registry import backend_names, create_backend
 from rag.answer.citations import answer_sentences, marker_numbers, strip_invalid_markers
 from rag.answer.extractive import Candidate, _whole, claim_spans
-from rag.answer.followup import rewrite_follow_up, without_markup
+from rag.answer.followup import rewrite_follow_up, without_layout_request, without_markup
 from rag.answer.ordinary_words import is_ordinary_word
 from rag.answer.prompt import build_prompt
 from rag.eval.suites import DATA_DIR
@@ -145,3 +145,12 @@ def test_a_short_sentence_between_quoted_ones_is_not_skipped():
     source = Source(1, Chunk("c", "d", "s", "t", ("h",), text, 0, len(text), 20))
     assert [text[s:e] for s, e in claim_spans(source, 0, len(text))] == [
         "Det er vanskelig for mange av oss.", "Mye verre, egentlig.", "Så du kan bli smitta av det."]
+
+
+def test_a_request_for_the_answers_layout_is_no_part_of_the_search():
+    assert without_layout_request("Summarise the op-ed in 3 bullet points.") == "Summarise the op-ed."
+    assert without_layout_request("Forklar med fem setninger hva politiet sa") == "Forklar hva politiet sa"
+    assert without_layout_request("What did the police say, briefly?") == "What did the police say?"
+    for kept in ("What is in the table of results?", "Which points did the police make?",
+                 "Hva sier politiet i fokusgruppen?", "in three bullet points"):
+        assert without_layout_request(kept) == kept

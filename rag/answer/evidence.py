@@ -13,12 +13,9 @@ from dataclasses import dataclass, replace
 from rag.answer.extractive import Candidate, claim_spans
 from rag.answer.support import Evidence
 from rag.index.lexical import analyse
-from rag.index.perspectives import Perspective, perspective_of
+from rag.index.perspectives import GENRES, Perspective, perspective_of
 from rag.types import Citation, Document, Source
 
-# Genres as documents name them (meta "genre"), for the lead line in English.
-GENRES = {"kronikk": "op-ed", "debattinnlegg": "opinion piece", "leder": "editorial", "rapport": "report",
-          "artikkel": "article", "notat": "memo", "høringssvar": "consultation response"}
 TITLE_CHARS = 60
 
 

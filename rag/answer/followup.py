@@ -25,6 +25,13 @@ HIDDEN_ELEMENT = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE
 TAG = re.compile(r"</?[A-Za-z][^<>]*>")
 MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 EMPHASIS = re.compile(r"\*\*|__|(?<!\w)[*_](?=\w)|(?<=\w)[*_](?!\w)|`+|~~")
+# How the answer should look is no part of what to search for: "Summarise the op-ed in three bullet
+# points" scored below the abstention threshold that "Summarise the op-ed" passes.
+LAYOUT_REQUEST = re.compile(
+    r"[,;]?\s*\b(?:in|as|into|using|i|som|med)\s+(?:(?:a|an|one|two|three|four|five|six|\d+|en|ett|ei|to|tre|fire|fem|"
+    r"seks|a few|some|short|brief|bulleted|numbered|korte?|noen)\s+)*(?:bullet[- ]?points?|bullets?|points|"
+    r"sentences?|words|paragraphs?|lines|list|table|kulepunkt(?:er)?|punkt(?:er)?|setning(?:er)?|ord|avsnitt|"
+    r"liste|tabell)\b|[,;]?\s*\b(?:briefly|kort fortalt)\b", re.IGNORECASE)
 QUESTION_WORD = re.compile(r"^(?:what|which|who|why|how|when|where|hva|hvilke|hvem|hvorfor|hvordan|når|hvor)\b",
                            re.IGNORECASE)
 MAX_FOLLOW_UP_WORDS = 8
@@ -37,6 +44,12 @@ def without_markup(question: str) -> str:
     text = HIDDEN_ELEMENT.sub(" ", question)
     text = TAG.sub(" ", MARKDOWN_LINK.sub(r"\1", text))
     return " ".join(EMPHASIS.sub("", text).split())
+
+
+def without_layout_request(question: str) -> str:
+    """The question without a request for the answer's layout ("in three bullet points", "briefly");
+    the question itself when nothing else would be left."""
+    return re.sub(r"\s+([?.!,])", r"\1", " ".join(LAYOUT_REQUEST.sub(" ", question).split())) or question
 
 
 def previous_question(history: list[dict]) -> str | None:

@@ -28,7 +28,7 @@ from rag.types import Chunk, Citation, Document, Filters
 
 # Raised whenever the rule that finds perspectives or their forms changes: `rag index update`
 # then re-finds them (reusing every vector), so no index keeps perspectives of an older rule.
-PERSPECTIVES_VERSION = 2
+PERSPECTIVES_VERSION = 3
 FILE = "perspectives.json"
 VECTORS = "perspectives.npy"
 WORD = re.compile(r"[^\W\d_][\w-]*", re.UNICODE)
@@ -37,6 +37,11 @@ MAX_FORMS = 6
 # words for an author, not for any group, so nothing here knows the corpus's speakers.
 AUTHOR_ROLES = ("the authors", "forfatterne")
 MAX_ENDING = 3  # characters an inflection adds to a label (-et, -ene, -ets)
+# Genres as documents name them (meta "genre"), in English: for the lead line, and as a form of an
+# authored document's perspective ("summarise the op-ed" named no perspective: e5-small puts
+# "the op-ed" far from "kronikken").
+GENRES = {"kronikk": "op-ed", "debattinnlegg": "opinion piece", "leder": "editorial", "rapport": "report",
+          "artikkel": "article", "notat": "memo", "høringssvar": "consultation response"}
 
 
 
@@ -80,7 +85,9 @@ def find_perspectives(documents: Iterable[Document]) -> list[Perspective]:
         authors = document.meta.get("authors") or []
         if not groups and authors:
             genre = document.meta.get("genre", "")
-            forms = (*authors, *AUTHOR_ROLES, *_forms([genre], vocabulary)) if genre else (*authors, *AUTHOR_ROLES)
+            english = GENRES.get(genre.lower())
+            named = (*_forms([genre], vocabulary), *((english, f"the {english}") if english else ())) if genre else ()
+            forms = (*authors, *AUTHOR_ROLES, *named)
             found.append(Perspective(", ".join(authors), document.id, document.title, (), tuple(forms)))
     return found
 
