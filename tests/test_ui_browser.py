@@ -414,6 +414,13 @@ def test_uploaded_docx_and_pdf_answer_with_citations_into_them(browser, upload_a
     page.locator("#rag-remove").click()
     expect(page.locator("#rag-remove-question")).to_contain_text("Remove «Notat om LAR»? Its file is deleted")
     assert (corpus / "Notat.docx").exists()  # nothing goes before it is confirmed
+    # Choosing another document withdraws the question: confirming removed the newly chosen one.
+    page.locator("#rag-remove-choice input").click()
+    page.get_by_role("option", name="Tiltak i kommunene", exact=True).click()
+    expect(page.locator("#rag-remove-question")).to_be_hidden()
+    page.locator("#rag-remove-choice input").click()
+    page.get_by_role("option", name="Notat om LAR", exact=True).click()
+    page.locator("#rag-remove").click()
     page.locator("#rag-remove-confirm").click()
     expect(changes).to_have_value(re.compile(r"Notat: removed\nIndex updated in .* 1 removed"),
                                   timeout=ANSWER_TIMEOUT_MS)

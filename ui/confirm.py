@@ -37,20 +37,37 @@ class Confirmation:
              **options):
         """`describe(value, request)` of the `source` component's value says what will go (or raises
         gr.Error when nothing can); confirming runs `action` on the same input into `outputs`, with
-        the event `options`. Returns the action's event."""
+        the event `options`, if the source still holds what the question named. Returns the action's
+        event."""
         parts = [self.ask, self.question, self.confirm, self.cancel]
+        named = gr.State(None)  # what the question names: confirming acts on nothing else
 
         def asked(value, request: gr.Request):
             try:
-                return _shown(True, describe(value, request))
+                return *_shown(True, describe(value, request)), _key(value)
             except gr.Error as error:  # a warning, not an error: that would badge the buttons red
-                return refused(error.message, len(parts))
+                return refused(error.message, len(parts) + 1)
+
+        def still_named(value, key):
+            if key is None or _key(value) != key:
+                raise gr.Error("The selection changed after the question was asked; nothing was deleted. "
+                               "Click the button again.")
 
         # Queued, as warnings need; hiding the question needs no queue.
-        self.ask.click(asked, inputs=[source], outputs=parts, api_visibility="private")
-        self.cancel.click(lambda: _shown(False), outputs=parts, api_visibility="private", queue=False)
+        self.ask.click(asked, inputs=[source], outputs=[*parts, named], api_visibility="private")
+        # Choosing something else withdraws the question (it named what was chosen before).
+        source.change(lambda: (*_shown(False), None), outputs=[*parts, named], api_visibility="private",
+                      queue=False)
+        self.cancel.click(lambda: (*_shown(False), None), outputs=[*parts, named], api_visibility="private",
+                          queue=False)
+        checked = self.confirm.click(still_named, inputs=[source, named], api_visibility="private")
         self.confirm.click(lambda: _shown(False), outputs=parts, api_visibility="private", queue=False)
-        return self.confirm.click(action, inputs=[source], outputs=outputs, **options)
+        return checked.success(action, inputs=[source], outputs=outputs, **options)
+
+
+def _key(value) -> object:
+    """What identifies a chosen item: a conversation by its id, a document id as it is."""
+    return getattr(value, "id", value)
 
 
 def refused(reason: str, outputs: int) -> tuple:
