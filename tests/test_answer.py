@@ -144,9 +144,12 @@ def test_markup_pasted_with_a_question_is_left_out_of_the_search(answerer):
 
 
 @pytest.mark.parametrize("question", ["What did the Police say about Communication problems?",
-                                      "How do Health Personnel view Drug-using Patients?"])
+                                      "How do Health Personnel view Drug-using Patients?",
+                                      "What Did The Police Say About Lack Of Resources?",
+                                      "WHAT DID THE POLICE SAY ABOUT LACK OF RESOURCES?"])
 def test_ordinary_words_written_with_a_capital_are_no_unknown_names(answerer, question):
-    """It abstained: "Police" and "Communication", absent from Norwegian text, read as names."""
+    """It abstained: "Police" and "Communication", absent from Norwegian text, read as names; a
+    question in Title Case or capitals is searched in sentence case."""
     assert not answerer.ask(question).abstained
     assert not answerer.ask("What does the report say about Zurich's open drug scene?").citations
 

@@ -10,7 +10,7 @@ from rag.answer.backends.registry import backend_names, create_backend
 from rag.answer.citations import answer_sentences, marker_numbers, strip_invalid_markers
 from rag.answer.extractive import Candidate, _whole, claim_spans
 from rag.answer.followup import rewrite_follow_up, without_layout_request, without_markup
-from rag.answer.ordinary_words import is_ordinary_word
+from rag.answer.ordinary_words import in_sentence_case, is_ordinary_word
 from rag.answer.prompt import build_prompt
 from rag.eval.suites import DATA_DIR
 from rag.language import detect_language
@@ -140,6 +140,13 @@ def test_a_quotation_out_of_reach_is_left_out_and_straight_quotes_count():
     assert whole("Staff agree", "with this list:") == "Staff agree on this point now."
 
 
+def test_a_short_sentence_that_closes_a_quotation_is_kept():
+    text = 'One pilot said: "We have asked for it to be repaired four times. Nothing has happened." They agreed.'
+    source = Source(1, Chunk("c", "d", "s", "t", ("h",), text, 0, len(text), 20))
+    assert [text[s:e] for s, e in claim_spans(source, 0, len(text))] == [
+        'One pilot said: "We have asked for it to be repaired four times.', 'Nothing has happened."']
+
+
 def test_a_short_sentence_between_quoted_ones_is_not_skipped():
     text = "Det er vanskelig for mange av oss. Mye verre, egentlig. Så du kan bli smitta av det."
     source = Source(1, Chunk("c", "d", "s", "t", ("h",), text, 0, len(text), 20))
@@ -154,3 +161,10 @@ def test_a_request_for_the_answers_layout_is_no_part_of_the_search():
     for kept in ("What is in the table of results?", "Which points did the police make?",
                  "Hva sier politiet i fokusgruppen?", "in three bullet points"):
         assert without_layout_request(kept) == kept
+
+
+def test_a_question_in_title_case_or_capitals_is_searched_in_sentence_case():
+    assert in_sentence_case("What Did The Police Say About Portugal?") == "What did the police say about Portugal?"
+    assert in_sentence_case("WHAT DID THE POLICE SAY?") == "What did the police say?"
+    for kept in ("What did the Police say about Communication problems?", "WHO guidelines on LAR?"):
+        assert in_sentence_case(kept) == kept

@@ -22,6 +22,7 @@ from rag.answer.backends.registry import create_backend
 from rag.answer.events import Finished, SourcesFound, TextDelta, Turn
 from rag.answer.extractive import ExtractiveBackend
 from rag.answer.followup import rewrite_follow_up, rewrite_with_llm, without_layout_request, without_markup
+from rag.answer.ordinary_words import in_sentence_case
 from rag.answer.prompt import NO_ANSWER, NO_ANSWER_PATTERN, build_prompt
 from rag.answer.support import SupportChecker, SupportConfig
 from rag.embedding import AnyEmbedder, make_embedder
@@ -127,9 +128,9 @@ class Answerer:
 
     def _standalone(self, question: str, history: list[dict]) -> str:
         """Follow-ups become standalone queries: by the LLM when there is one, else by rule; pasted
-        markup and a request for the answer's layout are left out of the query (the question is
-        shown as typed)."""
-        question = without_layout_request(without_markup(question) or question)
+        markup and a request for the answer's layout are left out of the query, and one typed in
+        Title Case or capitals is searched in sentence case (the question is shown as typed)."""
+        question = in_sentence_case(without_layout_request(without_markup(question) or question))
         if self.backend is self.extractive:
             return rewrite_follow_up(question, history)
         budget = min(self.settings.llm_timeout * REWRITE_SHARE, 20.0)

@@ -126,7 +126,15 @@ def claim_spans(source: Source, start: int, end: int) -> list[tuple[int, int]]:
     found = [(start + s, start + e) for s, e in sentence_spans(text)]
     found = [_stripped(text, start, s, e) for s, e in found]
     long_enough = [i for i, (s, e) in enumerate(found) if len(text[s - start:e - start].split()) >= MIN_WORDS]
-    return found[long_enough[0]:long_enough[-1] + 1] if long_enough else [_stripped(text, start, start, end)]
+    if not long_enough:
+        return [_stripped(text, start, start, end)]
+    first, last = long_enough[0], long_enough[-1]
+    # A short sentence that opens or closes a quotation stays ('Nothing has happened."').
+    while first > 0 and _quote_depths(text[found[first][0] - start:found[last][1] - start])[0] > 0:
+        first -= 1
+    while last < len(found) - 1 and _quote_depths(text[found[first][0] - start:found[last][1] - start])[-1] > 0:
+        last += 1
+    return found[first:last + 1]
 
 
 def _whole(candidate: Candidate, fragment: bool = False) -> Candidate | None:

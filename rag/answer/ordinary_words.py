@@ -26,6 +26,11 @@ from rag.index.lexical import analyse
 from rag.index.tokens import encoding
 
 WORD = re.compile(r"[^\W\d_]+")
+HYPHENATED_WORD = re.compile(r"[^\W\d_][\w-]*")
+# A question with at least this share of its later words capitalised is typed in Title Case: its
+# capitals say nothing of names ("What Did The Police Say About Lack Of Resources?" abstained: e5
+# embeds Title Case text further from the passages than the same words in sentence case).
+TITLE_SHARE = 0.6
 
 # The lower-case token must be at least this much more frequent (rank x RANK_RATIO) than the
 # capitalised one: place names such as "Bergen" rank about the same in both cases.
@@ -53,3 +58,22 @@ def all_known_words(text: str, vocabulary) -> bool:
     or a common English one (a single cl100k token): no misspelling ("polise")."""
     return all(len(encoding().encode_ordinary(" " + word)) == 1 or any(term in vocabulary for term in analyse(word))
                for word in WORD.findall(text.lower()))
+
+
+def in_sentence_case(question: str) -> str:
+    """A question typed in Title Case or in capitals, with its ordinary words in lower case (names
+    keep their capital: "What Did The Police Say About Portugal?" -> "What did the police say about
+    Portugal?"); any other question as it is."""
+    words = [w for w in HYPHENATED_WORD.findall(question) if len(w) > 2]
+    shouting = len(words) > 1 and all(w.isupper() for w in words)
+    later = words[1:]
+    titled = len(later) >= 2 and sum(w[0].isupper() for w in later) >= TITLE_SHARE * len(later)
+    if not (shouting or titled):
+        return question
+
+    def cased(match: re.Match) -> str:
+        word = match.group(0).capitalize() if shouting else match.group(0)
+        return word.lower() if is_ordinary_word(word) else word
+
+    text = HYPHENATED_WORD.sub(cased, question)
+    return text[:1].upper() + text[1:]
