@@ -154,6 +154,13 @@ def test_ordinary_words_written_with_a_capital_are_no_unknown_names(answerer, qu
     assert not answerer.ask("What does the report say about Zurich's open drug scene?").citations
 
 
+def test_what_someone_the_documents_never_name_said_is_not_answered(answerer):
+    """Answered with the police focus group's words under "The police" lead, as if they were his."""
+    assert answerer.ask("What did Jens Stoltenberg say about the police?").abstained
+    assert answerer.ask("Hva sa Jonas Gahr Støre om politiet?").abstained
+    assert not answerer.ask("What did Per Fugelli say about Guneriushjørnet?").abstained
+
+
 def test_unanswerable_questions_abstain_on_the_test_half_as_measured(answerer):
     """Quality floor (item 12): on the half of the questions the thresholds were not calibrated
     on, abstention stays within 0.03 of the README's figure and answerable questions abstain no more."""

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from rag.answer.answerability import unknown_names
+from rag.answer.answerability import absent_speakers, unknown_names
 from rag.answer.backends.registry import backend_names, create_backend
 from rag.answer.citations import answer_sentences, marker_numbers, strip_invalid_markers
 from rag.answer.extractive import Candidate, _whole, claim_spans
@@ -168,3 +168,9 @@ def test_a_question_in_title_case_or_capitals_is_searched_in_sentence_case():
     assert in_sentence_case("WHAT DID THE POLICE SAY?") == "What did the police say?"
     for kept in ("What did the Police say about Communication problems?", "WHO guidelines on LAR?"):
         assert in_sentence_case(kept) == kept
+
+
+def test_only_who_is_asked_about_counts_as_a_speaker():
+    assert absent_speakers("What did Jens Stoltenberg say about the police?", {"politi"}) == ["Jens", "Stoltenberg"]
+    assert absent_speakers("What did the police say about Jens Stoltenberg?", set()) == []
+    assert absent_speakers("Hva sa Støre om politiet?", set()) == ["Støre"]

@@ -13,8 +13,9 @@ calibrated on the seeds suite and its unanswerable questions (see README).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from rag.answer.followup import SAY_ABOUT
 from rag.answer.ordinary_words import is_ordinary_word
 from rag.index.lexical import analyse
 from rag.language import detect_language
@@ -24,38 +25,46 @@ from rag.types import Hit
 NAME_OR_NUMBER = re.compile(r"(?<!^)(?<![.?!:]\s)\b([A-ZÆØÅ][\wæøåÆØÅ-]{2,}|\d{3,})")
 
 
-def unknown_names(question: str, vocabulary, other_language: bool = False) -> list[str]:
-    """Names and numbers in the question that occur nowhere in the indexed text.
+def unknown_names(question: str, vocabulary, other_language: bool = False,
+                  within: tuple[int, int] | None = None) -> list[str]:
+    """Names and numbers in the question (or its part `within`) that occur nowhere in the indexed text.
 
     In a question in another language than the corpus (`other_language`), an ordinary word
     written with a capital ("the Police") is no name: it could not occur in the corpus as
-    written. A run of capitalised words ("Housing First") stays a name."""
-    question = question.strip()
-    found = list(NAME_OR_NUMBER.finditer(question))
-    names = [match.group(1) for match in found
-             if not (other_language and is_ordinary_word(match.group(1)))]
+    written."""
+    start, end = within or (0, len(question))
+    names = [match.group(1) for match in NAME_OR_NUMBER.finditer(question)
+             if start <= match.start() and match.end() <= end]
+    names = [name for name in names if not (other_language and is_ordinary_word(name))]
     return [name for name in names if not any(term in vocabulary for term in analyse(name))]
 
 
-def _in_run(match: re.Match, found: list[re.Match], text: str) -> bool:
-    """True when another capitalised word stands right before or after `match`."""
-    def adjacent(a: re.Match, b: re.Match) -> bool:
-        return not text[a.end():b.start()].strip() and not b.group(1).isdigit() and not a.group(1).isdigit()
-    return any(adjacent(other, match) or adjacent(match, other) for other in found if other is not match)
+def absent_speakers(question: str, vocabulary, other_language: bool = False) -> list[str]:
+    """Names the corpus lacks in who the question asks about: "What did Jens Stoltenberg say about
+    the police?" was answered with the police's words, as if they were his."""
+    question = question.strip()
+    for pattern in SAY_ABOUT:
+        said = pattern.match(question)
+        if said:
+            return unknown_names(question, vocabulary, other_language, within=said.span("subject"))
+    return []
 
 
-def should_abstain(similarity: float, unknown: list[str], low: float, high: float) -> bool:
-    """Abstain below `low`, or below `high` when the question names something the corpus lacks."""
-    return similarity < low or (bool(unknown) and similarity < high)
+def should_abstain(similarity: float, unknown: list[str], low: float, high: float,
+                   absent_speaker: bool = False) -> bool:
+    """Abstain below `low`, or below `high` when the question names something the corpus lacks,
+    or whenever it asks what someone the corpus never names said."""
+    return absent_speaker or similarity < low or (bool(unknown) and similarity < high)
 
 
 @dataclass(frozen=True)
 class Evidence:
-    """What the abstention rule weighs: the best cosine (less the same-language offset) and the
-    question's names and numbers the corpus lacks."""
+    """What the abstention rule weighs: the best cosine (less the same-language offset), the
+    question's names and numbers the corpus lacks, and those among who it asks about."""
 
     similarity: float
     unknown: list[str]
+    absent_speakers: list[str] = field(default_factory=list)
 
 
 def evidence_strength(query: str, hits: list[Hit], vocabulary, same_language_offset: float) -> Evidence:
@@ -65,4 +74,5 @@ def evidence_strength(query: str, hits: list[Hit], vocabulary, same_language_off
     best = max(hits, key=lambda hit: hit.similarity)
     same_language = detect_language(best.chunk.text) == detect_language(query)
     offset = same_language_offset if same_language else 0.0
-    return Evidence(best.similarity - offset, unknown_names(query, vocabulary, other_language=not same_language))
+    return Evidence(best.similarity - offset, unknown_names(query.strip(), vocabulary, not same_language),
+                    absent_speakers(query, vocabulary, other_language=not same_language))

@@ -120,7 +120,7 @@ class Answerer:
             return True
         evidence = self.evidence_strength(query, hits)
         return should_abstain(evidence.similarity, evidence.unknown, self.settings.abstain_similarity,
-                              self.settings.abstain_similarity_unknown_name)
+                              self.settings.abstain_similarity_unknown_name, bool(evidence.absent_speakers))
 
     def evidence_strength(self, query: str, hits: list[Hit]) -> Evidence:
         """What the abstention rule weighs for `query` and its (non-empty) hits."""

@@ -25,6 +25,7 @@ class Signal:
     answerable: bool
     similarity: float
     names_unknown: bool
+    speaker_absent: bool = False
 
 
 def question_signals(answerer) -> list[Signal]:
@@ -46,11 +47,11 @@ def signal_of(answerer, found, question_id: str, answerable: bool) -> Signal:
     if not found.hits:
         return Signal(question_id, answerable, 0.0, False)
     evidence = answerer.evidence_strength(found.search_query, found.hits)
-    return Signal(question_id, answerable, evidence.similarity, bool(evidence.unknown))
+    return Signal(question_id, answerable, evidence.similarity, bool(evidence.unknown), bool(evidence.absent_speakers))
 
 
 def abstains(signal: Signal, low: float, high: float) -> bool:
-    return should_abstain(signal.similarity, ["?"] if signal.names_unknown else [], low, high)
+    return should_abstain(signal.similarity, ["?"] if signal.names_unknown else [], low, high, signal.speaker_absent)
 
 
 def calibrate(signals: list[Signal]) -> tuple[float, float]:
