@@ -1,4 +1,5 @@
-"""Which language a question is in: English or Norwegian (bokmål/nynorsk), by function words."""
+"""Which language a question is in: English or Norwegian (bokmål/nynorsk), by function words;
+and whether it has words at all."""
 from __future__ import annotations
 
 import re
@@ -20,3 +21,14 @@ def detect_language(text: str, default: str = "en") -> str:
     if english == norwegian:
         return default
     return "en" if english > norwegian else "no"
+
+
+def question_problem(question: str) -> str | None:
+    """What keeps a typed question from being searched, said the same by every front end; None
+    when nothing does. "???" was answered with whatever passages came closest to nothing."""
+    text = (question or "").strip()
+    if not text:
+        return "the question is empty; type a question"
+    if not any(ch.isalnum() for ch in text):
+        return f"the question {text[:40]!r} has no words in it; type a question in words"
+    return None

@@ -158,8 +158,16 @@ def test_a_request_for_the_answers_layout_is_no_part_of_the_search():
     assert without_layout_request("Summarise the op-ed in 3 bullet points.") == "Summarise the op-ed."
     assert without_layout_request("Forklar med fem setninger hva politiet sa") == "Forklar hva politiet sa"
     assert without_layout_request("What did the police say, briefly?") == "What did the police say?"
+    for asked in ("What did the police say? Answer in one paragraph.", "What did the police say? Keep it short.",
+                  "Answer in three bullet points. What did the police say?",
+                  "What did the police say? Use bullet points."):
+        assert without_layout_request(asked) == "What did the police say?", asked
+    assert without_layout_request("Hva sa politiet? Svar kort.") == "Hva sa politiet?"
+    assert without_layout_request("Summarise the op-ed in two points. Focus on the police.") == \
+        "Summarise the op-ed. Focus on the police."
     for kept in ("What is in the table of results?", "Which points did the police make?",
-                 "Hva sier politiet i fokusgruppen?", "in three bullet points"):
+                 "Hva sier politiet i fokusgruppen?", "in three bullet points", "What did they use the money for?",
+                 "What did the police say? Please answer in English."):
         assert without_layout_request(kept) == kept
 
 

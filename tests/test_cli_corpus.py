@@ -56,3 +56,15 @@ def test_ask_refuses_no_sources_and_lists_each_source_once(capsys):
     lines = readable(Answer("q", "Politi sier: «Vi er et kontrollorgan.» [1] Ja. [1]", "no", False, "extractive",
                             quotes)).splitlines()
     assert lines[-3:] == ["[1] T > Politi", "    «Vi er et kontrollorgan.»", "    Ja."]
+
+
+def test_a_question_without_words_is_refused_and_a_batch_is_checked_before_it_is_answered(tmp_path, capsys):
+    """"???" was answered with the passages closest to nothing; a batch answered the lines above a bad
+    one, then stopped."""
+    assert main(["ask", "???"]) == 1
+    assert "the question '???' has no words in it" in capsys.readouterr().err
+    batch = tmp_path / "questions.jsonl"
+    batch.write_text('{"id": "a", "q": "what did the police say?"}\n{"id": "b", "q": " ?! "}\n')
+    assert main(["ask", "--batch", str(batch)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and f"{batch}:2: the question '?!' has no words in it" in captured.err

@@ -8,6 +8,7 @@ from documents import PDF_LINES, write_docx, write_html, write_markdown, write_p
 
 from rag.index.chunking import chunk_document
 from rag.ingest import load_corpus, load_document
+from rag.ingest.tables import table_lines
 
 
 def paths(document):
@@ -55,6 +56,47 @@ def test_docx_tables_are_read_in_place_row_by_row(tmp_path):
     text = document.text
     assert "Riverside, 2023\n" in text and "Kept their flat | 31" in text and "Moved in | 40" in text
     assert text.index("The results were clear.") < text.index("Moved in | 40") < text.index("Support visits")
+
+
+def test_a_table_row_names_its_columns_in_every_format(tmp_path):
+    """A row was quoted without its header ("Fjellgrenda | 9 | 5"): the answer could not say what
+    its figures were. Word (a header guessed from a row of names above figures), HTML (<th>, with a
+    caption and cells HTML lets end where the next begins) and Markdown pipe tables."""
+    import docx
+
+    rows = [("Kommune", "Saker 2023", "Saker 2024"), ("Fjellgrenda", "9", "5"), ("Elvebyen", "12", "7")]
+    word = docx.Document()
+    word.add_heading("Saker", level=1)
+    table = word.add_table(rows=3, cols=3)
+    for row, cells in zip(table.rows, rows):
+        for cell, text in zip(row.cells, cells):
+            cell.text = text
+    word.save(tmp_path / "saker.docx")
+    (tmp_path / "saker.html").write_text(
+        "<h1>Saker</h1><table><caption>Saker per kommune</caption><thead><tr><th>Kommune<th>Saker 2023"
+        "<th>Saker 2024</thead><tr><td>Fjellgrenda<td>9<td>5<tr><td><p>Elvebyen</p><td>12<td>7</table>"
+        "<p>Tallene er foreløpige.</p>")
+    (tmp_path / "saker.md").write_text(
+        "# Saker\n\n| Kommune | Saker 2023 | Saker 2024 |\n|---|--:|--:|\n| Fjellgrenda | 9 | 5 |\n"
+        "| Elvebyen | 12 | 7 |\n\nTallene er foreløpige.\n")
+    for name in ("saker.docx", "saker.html", "saker.md"):
+        text = load_document(tmp_path / name)[0].text
+        assert "Kommune: Fjellgrenda | Saker 2023: 9 | Saker 2024: 5\n" in text, name
+        assert "Kommune: Elvebyen | Saker 2023: 12 | Saker 2024: 7" in text, name
+        assert "Kommune | Saker" not in text, name
+    html = load_document(tmp_path / "saker.html")[0].text
+    assert html.index("Saker per kommune") < html.index("Fjellgrenda") < html.index("Tallene er foreløpige.")
+
+
+def test_a_table_is_given_column_names_only_where_a_row_names_them():
+    """Guessing wrongly would misquote: a row of figures, a table of text and a caption are no header;
+    a header repeated where a table breaks across pages is not a row."""
+    assert table_lines([["Moved in", "40"], ["Kept their flat", "31"]]) == ["Moved in | 40", "Kept their flat | 31"]
+    assert table_lines([["Sprøyter", "Kommunen"], ["Lavterskel", "Staten"]]) == ["Sprøyter | Kommunen",
+                                                                                "Lavterskel | Staten"]
+    assert table_lines([["Riverside, 2023", "Riverside, 2023"], ["Kommune", "2023"], ["Oslo", "4"],
+                        ["Kommune", "2023"], ["Bergen", "1 200"]]) == [
+        "Riverside, 2023", "Kommune: Oslo | 2023: 4", "Kommune: Bergen | 2023: 1 200"]
 
 
 def test_pdf_text_layer_with_headings(tmp_path):

@@ -15,6 +15,7 @@ import gradio as gr
 from rag.answer import Answerer, Finished, SourcesFound, TextDelta
 from rag.answer.backends.registry import backend_names
 from rag.errors import BackendError
+from rag.language import question_problem
 from rag.settings import Settings
 from ui.assets import DOCUMENT_JS, SOURCES_JS
 from ui.briefing_tab import briefing_tab
@@ -202,9 +203,10 @@ def _chat_update(event, text: str, messages: list[dict], state: Conversation, ex
 
 def _checked(engine: Engine, question: str, options: AskOptions) -> str:
     """The stripped question, once it and the chosen backend are usable; gr.Error says what to fix."""
-    question = (question or "").strip()
-    if not question:
-        raise gr.Error("Type a question first.")
+    problem = question_problem(question)
+    if problem:
+        raise gr.Error(f"{problem[0].upper()}{problem[1:]}.")
+    question = question.strip()
     try:
         engine.answerer(options.backend)
     except (ValueError, BackendError) as error:

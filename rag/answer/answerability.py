@@ -25,29 +25,36 @@ from rag.types import Hit
 NAME_OR_NUMBER = re.compile(r"(?<!^)(?<![.?!:]\s)\b([A-ZÆØÅ][\wæøåÆØÅ-]{2,}|\d{3,})")
 
 
-def unknown_names(question: str, vocabulary, other_language: bool = False,
-                  within: tuple[int, int] | None = None) -> list[str]:
-    """Names and numbers in the question (or its part `within`) that occur nowhere in the indexed text.
+def unknown_names(question: str, vocabulary, other_language: bool = False) -> list[str]:
+    """Names and numbers in the question that occur nowhere in the indexed text.
 
     In a question in another language than the corpus (`other_language`), an ordinary word
     written with a capital ("the Police") is no name: it could not occur in the corpus as
     written."""
-    start, end = within or (0, len(question))
-    names = [match.group(1) for match in NAME_OR_NUMBER.finditer(question)
-             if start <= match.start() and match.end() <= end]
-    names = [name for name in names if not (other_language and is_ordinary_word(name))]
-    return [name for name in names if not any(term in vocabulary for term in analyse(name))]
+    return [match.group(1) for match in _unknown(question, vocabulary, other_language)]
 
 
 def absent_speakers(question: str, vocabulary, other_language: bool = False) -> list[str]:
     """Names the corpus lacks in who the question asks about: "What did Jens Stoltenberg say about
     the police?" was answered with the police's words, as if they were his."""
     question = question.strip()
-    for pattern in SAY_ABOUT:
-        said = pattern.match(question)
-        if said:
-            return unknown_names(question, vocabulary, other_language, within=said.span("subject"))
-    return []
+    return _speakers(question, _unknown(question, vocabulary, other_language))
+
+
+def _unknown(question: str, vocabulary, other_language: bool) -> list[re.Match]:
+    """The matches of `unknown_names`, with where they stand."""
+    matches = NAME_OR_NUMBER.finditer(question)
+    matches = [m for m in matches if not (other_language and is_ordinary_word(m.group(1)))]
+    return [m for m in matches if not any(term in vocabulary for term in analyse(m.group(1)))]
+
+
+def _speakers(question: str, unknown: list[re.Match]) -> list[str]:
+    """Those of the `unknown` matches in the subject of "what did X say about ...", if it asks that."""
+    said = next(filter(None, (pattern.match(question) for pattern in SAY_ABOUT)), None)
+    if not said:
+        return []
+    start, end = said.span("subject")
+    return [m.group(1) for m in unknown if start <= m.start() and m.end() <= end]
 
 
 def should_abstain(similarity: float, unknown: list[str], low: float, high: float,
@@ -74,5 +81,6 @@ def evidence_strength(query: str, hits: list[Hit], vocabulary, same_language_off
     best = max(hits, key=lambda hit: hit.similarity)
     same_language = detect_language(best.chunk.text) == detect_language(query)
     offset = same_language_offset if same_language else 0.0
-    return Evidence(best.similarity - offset, unknown_names(query.strip(), vocabulary, not same_language),
-                    absent_speakers(query, vocabulary, other_language=not same_language))
+    query = query.strip()
+    unknown = _unknown(query, vocabulary, not same_language)
+    return Evidence(best.similarity - offset, [m.group(1) for m in unknown], _speakers(query, unknown))

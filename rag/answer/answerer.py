@@ -28,7 +28,7 @@ from rag.answer.support import SupportChecker, SupportConfig
 from rag.embedding import AnyEmbedder, make_embedder
 from rag.errors import SettingsError
 from rag.index import Index, ensure_index
-from rag.language import detect_language
+from rag.language import detect_language, question_problem
 from rag.retrieval import Retriever
 from rag.settings import Settings
 from rag.types import Answer, Filters, Hit
@@ -96,9 +96,10 @@ class Answerer:
         generate = MODES.get(mode or self.settings.answer_mode)
         if generate is None:
             raise SettingsError(f"answer mode {mode or self.settings.answer_mode!r} is unknown; use evidence or free")
+        problem = question_problem(question)
+        if problem:
+            raise ValueError(problem)
         question = question.strip()
-        if not question:
-            raise ValueError("the question is empty; type a question")
         turn = self._retrieve(question, history or [], k or self.settings.answer_sources, filters, language)
         yield SourcesFound(turn.hits, turn.search_query)
         if self.unanswerable(turn.search_query, turn.hits):

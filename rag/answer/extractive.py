@@ -8,6 +8,7 @@ its citation, after one lead sentence in the question's language. Deterministic 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable, Iterator
 
 from rag.answer.backends.base import BackendContext, Prompt
@@ -145,8 +146,7 @@ def _whole(candidate: Candidate, fragment: bool = False) -> Candidate | None:
     wholly inside a long quotation), unless a `fragment` will do. Done before the overlap
     test, so a sentence is never quoted twice."""
     source, chunk = candidate.source, candidate.source.chunk
-    spans = [_stripped(chunk.text, chunk.start, s, e) for s, e in sentence_spans(chunk.text, chunk.start)]
-    depths = _quote_depths(chunk.text)
+    spans, depths = _layout(chunk.text, chunk.start)
 
     def inside_a_quote(position: int) -> bool:
         return depths[position - chunk.start] > 0
@@ -171,6 +171,14 @@ def _whole(candidate: Candidate, fragment: bool = False) -> Candidate | None:
     if end is None:
         return Candidate(source, start, inside[-1][1], candidate.score) if fragment else None
     return Candidate(source, start, end, candidate.score)
+
+
+@lru_cache(maxsize=256)
+def _layout(text: str, offset: int) -> tuple[tuple[tuple[int, int], ...], tuple[int, ...]]:
+    """A chunk's sentence spans (in document offsets, without surrounding space) and quote depths,
+    worked out once for all the candidate passages of the chunk."""
+    spans = tuple(_stripped(text, offset, s, e) for s, e in sentence_spans(text, offset))
+    return spans, tuple(_quote_depths(text))
 
 
 def _quote_depths(text: str) -> list[int]:

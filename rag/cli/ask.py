@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from rag.cli.common import UsageError, add_location_options, batch_items, positive_int, print_json, settings_from
+from rag.language import question_problem
 from rag.types import Answer
 
 
@@ -30,11 +31,13 @@ def _run_ask(args: argparse.Namespace) -> int:
 
     if bool(args.question) == bool(args.batch):
         raise UsageError("give either a QUESTION or --batch FILE.jsonl")
-    if args.question is not None and not args.question.strip():
-        raise UsageError("the question is empty; type a question")
+    problem = question_problem(args.question) if args.question is not None else None
+    if problem:
+        raise UsageError(problem)
+    items = batch_items(args.batch) if args.batch else []  # every line checked before any is answered
     answerer = Answerer.from_settings(settings_from(args), backend=args.backend)
     if args.batch:
-        for query_id, question in batch_items(args.batch):
+        for query_id, question in items:
             record = {"id": query_id, **answerer.ask(question, k=args.k, mode=args.answer_mode).to_json()}
             sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
         return 0

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from rag.errors import RagError, report
 from rag.ingest import CorpusLoad, load_corpus
+from rag.language import question_problem
 from rag.settings import Settings
 
 
@@ -61,16 +62,22 @@ def progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def batch_items(path: Path):
-    """(id, question) of each {"id", "q"} line of a JSONL file; UsageError naming the bad line."""
+def batch_items(path: Path) -> list[tuple[str, str]]:
+    """(id, question) of each {"id", "q"} line of a JSONL file, all read before any is answered;
+    UsageError naming the bad line."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as error:
         raise UsageError(f"{path}: cannot be read ({error.strerror or error})") from error
+    items = []
     for number, line in enumerate(lines, start=1):
         if line.strip():
             try:
                 item = json.loads(line)
-                yield item["id"], item["q"]
+                items.append((item["id"], item["q"]))
             except (json.JSONDecodeError, KeyError, TypeError) as error:
                 raise UsageError(f"{path}:{number}: expected {{\"id\", \"q\"}} ({error})") from error
+            problem = question_problem(item["q"]) if isinstance(item["q"], str) else "\"q\" is not text"
+            if problem:
+                raise UsageError(f"{path}:{number}: {problem}")
+    return items

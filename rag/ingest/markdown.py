@@ -1,13 +1,16 @@
-"""Markdown to blocks: ATX (`#`) and setext (`===`/`---`) headings, paragraphs as text."""
+"""Markdown to blocks: ATX (`#`) and setext (`===`/`---`) headings, pipe tables row by row, paragraphs as text."""
 from __future__ import annotations
 
 import re
 
 from rag.ingest.blocks import HEADING, TEXT, Block
 from rag.ingest.plaintext import paragraphs
+from rag.ingest.tables import table_lines
 
 ATX = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 SETEXT = re.compile(r"^(.+)\n(=+|-+)\s*$")
+# The line under a pipe table's header: "|---|:--:|" (outer pipes optional).
+TABLE_RULE = re.compile(r"^\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$")
 
 
 def parse_markdown(text: str) -> list[Block]:
@@ -19,6 +22,10 @@ def parse_markdown(text: str) -> list[Block]:
 
 
 def _paragraph_blocks(paragraph: str) -> list[Block]:
+    lines = paragraph.strip().split("\n")
+    if len(lines) > 1 and "|" in lines[0] and "|" in lines[1] and TABLE_RULE.match(lines[1]):
+        rows = [line.strip().strip("|").split("|") for line in lines[:1] + lines[2:]]
+        return [Block(TEXT, line) for line in table_lines(rows, has_header=True)]
     setext = SETEXT.match(paragraph)
     if setext and "\n" not in setext.group(1):
         level = 1 if setext.group(2).startswith("=") else 2

@@ -10,6 +10,7 @@ from pathlib import Path
 from rag.errors import IngestError
 from rag.ingest.blocks import HEADING, TEXT, Block, Parsed
 from rag.ingest.plaintext import heading_rank
+from rag.ingest.tables import table_lines
 
 # A .docx is a zip; refuse archives that would inflate past this (zip bombs).
 MAX_DOCX_UNPACKED_BYTES = 200 * 1024 * 1024
@@ -87,13 +88,7 @@ def _docx_blocks(item) -> list[Block]:
 
     if not isinstance(item, Table):
         return [_docx_block(item.style.name if item.style is not None else "", item.text)]
-    return [Block(TEXT, row) for row in map(_table_row, item.rows) if row]
-
-
-def _table_row(row) -> str:
-    """A table row's cells joined by " | " (a merged cell, which python-docx repeats, once)."""
-    cells = [" ".join(cell.text.split()) for cell in row.cells]
-    return " | ".join(text for i, text in enumerate(cells) if text and (i == 0 or text != cells[i - 1]))
+    return [Block(TEXT, line) for line in table_lines([[cell.text for cell in row.cells] for row in item.rows])]
 
 
 def _docx_block(style: str, text: str) -> Block:
