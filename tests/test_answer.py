@@ -225,6 +225,17 @@ def test_a_summary_of_the_op_ed_quotes_the_op_ed(answerer, question):
     assert not answer.abstained and answer.citations[0].doc_id == OPED, answer.text[:300]
 
 
+@pytest.mark.parametrize("question", ["What is the op-ed about?", "What do the authors argue?",
+                                      "What are the main points of the user organisations?", "Hva mener politiet?"])
+def test_a_question_about_a_named_perspective_as_a_whole_quotes_it_alone(answerer, question):
+    """"What is the op-ed about?" abstained (its similarity to any passage is low: it has no topic),
+    and "Summarise the op-ed" quoted the police focus group after the op-ed, as the op-ed's."""
+    answer = answerer.ask(question)
+    named = answerer.retriever.search(answer.search_query, 6).named.perspective
+    assert not answer.abstained and answer.citations, question
+    assert all(named.covers(citation) for citation in answer.citations), answer.text[:400]
+
+
 def test_an_unnamed_perspective_keeps_the_extractive_lead_of_its_document(answerer):
     answer = answerer.ask("Hvor mange personer er i LAR-behandling i dag?")
     assert answer.text.startswith("Thomas Clausen og Helge Waal skriver i kronikk «Mer tilbud, ikke mindre politi»")

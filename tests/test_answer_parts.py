@@ -182,3 +182,16 @@ def test_only_who_is_asked_about_counts_as_a_speaker():
     assert absent_speakers("What did Jens Stoltenberg say about the police?", {"politi"}) == ["Jens", "Stoltenberg"]
     assert absent_speakers("What did the police say about Jens Stoltenberg?", set()) == []
     assert absent_speakers("Hva sa Støre om politiet?", set()) == ["Støre"]
+
+
+def test_a_question_asks_about_a_perspective_as_a_whole_when_it_names_nothing_else():
+    from rag.index.perspectives import Perspective
+    from rag.retrieval.perspective import Mention, asks_about_all_of
+
+    police = Mention(3, Perspective("Politi", "d", "T", ("T", "Politi")), "police", ("police", "the police"))
+    for whole in ("What did the police say?", "Summarise what the police said", "What are the police's main points?"):
+        assert asks_about_all_of(whole.replace("'s", ""), police), whole
+    assert asks_about_all_of("Hva mener politiet?", Mention(2, police.perspective, "politiet"))
+    for topical in ("What did the police say about resources?", "Hva sier politiet om rusreformen?",
+                    "What did Jens Stoltenberg say about the police?"):
+        assert not asks_about_all_of(topical, police), topical

@@ -58,9 +58,12 @@ def _speakers(question: str, unknown: list[re.Match]) -> list[str]:
 
 
 def should_abstain(similarity: float, unknown: list[str], low: float, high: float,
-                   absent_speaker: bool = False) -> bool:
+                   absent_speaker: bool = False, about_named: bool = False) -> bool:
     """Abstain below `low`, or below `high` when the question names something the corpus lacks,
-    or whenever it asks what someone the corpus never names said."""
+    or whenever it asks what someone the corpus never names said; never when it asks about a
+    perspective of the corpus as a whole ("What is the op-ed about?"): the answer is its text."""
+    if about_named:
+        return False
     return absent_speaker or similarity < low or (bool(unknown) and similarity < high)
 
 

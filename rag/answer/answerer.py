@@ -101,8 +101,8 @@ class Answerer:
             raise ValueError(problem)
         question = question.strip()
         turn = self._retrieve(question, history or [], k or self.settings.answer_sources, filters, language)
-        yield SourcesFound(turn.hits, turn.search_query)
-        if self.unanswerable(turn.search_query, turn.hits):
+        yield SourcesFound(turn.hits, turn.search_query, turn.about_named)
+        if self.unanswerable(turn.search_query, turn.hits, turn.about_named):
             yield Finished(self.abstention(turn, self.backend.name))
             return
         prompt = build_prompt(question, turn.search_query, turn.hits, history or [], turn.language,
@@ -115,13 +115,15 @@ class Answerer:
         config = SupportConfig(similarity=self.settings.support_similarity)
         return SupportChecker(self.embedder.encode_queries, self.index.perspectives, config)
 
-    def unanswerable(self, query: str, hits: list[Hit]) -> bool:
-        """True when the hits are too weak evidence for `query` (see rag.answer.answerability)."""
+    def unanswerable(self, query: str, hits: list[Hit], about_named: bool = False) -> bool:
+        """True when the hits are too weak evidence for `query` (see rag.answer.answerability);
+        never when it asks about a perspective it names as a whole (`about_named`)."""
         if not hits:
             return True
         evidence = self.evidence_strength(query, hits)
         return should_abstain(evidence.similarity, evidence.unknown, self.settings.abstain_similarity,
-                              self.settings.abstain_similarity_unknown_name, bool(evidence.absent_speakers))
+                              self.settings.abstain_similarity_unknown_name, bool(evidence.absent_speakers),
+                              about_named)
 
     def evidence_strength(self, query: str, hits: list[Hit]) -> Evidence:
         """What the abstention rule weighs for `query` and its (non-empty) hits."""
@@ -145,7 +147,7 @@ class Answerer:
         rewritten = time.perf_counter()
         result = self.retriever.search(search_query, k, filters)
         turn = Turn(question, search_query, language or detect_language(question), result.hits, result.named,
-                    deadline=deadline)
+                    result.about_named, deadline=deadline)
         turn.timings["rewrite"] = (rewritten - started) * 1000
         turn.timings["retrieve"] = (time.perf_counter() - rewritten) * 1000
         return turn

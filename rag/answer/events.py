@@ -13,6 +13,7 @@ class SourcesFound:
 
     hits: list[Hit]
     search_query: str
+    about_named: bool = False  # the question asks about a perspective it names as a whole
 
 
 @dataclass
@@ -38,5 +39,6 @@ class Turn:
     language: str
     hits: list[Hit]
     named: Mention | None = None  # the perspective the question named, if any
+    about_named: bool = False  # ... and nothing else ("Summarise the op-ed")
     timings: dict = field(default_factory=dict)
     deadline: float = 0.0  # monotonic time by which the backend must be done

@@ -26,6 +26,7 @@ class Signal:
     similarity: float
     names_unknown: bool
     speaker_absent: bool = False
+    about_named: bool = False
 
 
 def question_signals(answerer) -> list[Signal]:
@@ -47,11 +48,13 @@ def signal_of(answerer, found, question_id: str, answerable: bool) -> Signal:
     if not found.hits:
         return Signal(question_id, answerable, 0.0, False)
     evidence = answerer.evidence_strength(found.search_query, found.hits)
-    return Signal(question_id, answerable, evidence.similarity, bool(evidence.unknown), bool(evidence.absent_speakers))
+    return Signal(question_id, answerable, evidence.similarity, bool(evidence.unknown), bool(evidence.absent_speakers),
+                  found.about_named)
 
 
 def abstains(signal: Signal, low: float, high: float) -> bool:
-    return should_abstain(signal.similarity, ["?"] if signal.names_unknown else [], low, high, signal.speaker_absent)
+    return should_abstain(signal.similarity, ["?"] if signal.names_unknown else [], low, high, signal.speaker_absent,
+                          signal.about_named)
 
 
 def calibrate(signals: list[Signal]) -> tuple[float, float]:

@@ -39,6 +39,20 @@ class PerspectiveConfig:
     enabled: bool = True
 
 
+# Words that ask for what a speaker said without naming a topic ("What do the authors argue?",
+# "Summarise the op-ed", "Hva mener politiet?"): language, not any corpus's groups.
+ASKING_WORDS = frozenset("""what which who whom whose how why do does did about
+say says said saying think thinks thought argue argues argued write writes wrote
+written mean means meant believe believes describe describes described tell tells told propose proposes
+proposed suggest suggests suggested recommend recommends recommended summarise summarize summary sum up
+main key points point views view position stance opinion opinions message arguments argument conclusions
+overall generally general whole tell please give overview
+sier sa sagt mener mente skriver skrev skrevet tenker tror beskriver foreslår anbefaler oppsummer
+oppsummering hovedpoeng hovedpoengene poeng poengene budskap budskapet syn synet standpunkt argumenter
+argumentene konklusjon konklusjonene handler helhet generelt kort fortell gi oversikt hvem hvilke hvilket
+hvordan hvorfor""".split())
+
+
 # A cognate shares at least this many letters in a row, and this share of the span's word.
 COGNATE_LETTERS = 5
 COGNATE_SHARE = 0.6
@@ -65,6 +79,7 @@ class Mention:
     start: int
     perspective: Perspective
     text: str
+    spans: tuple[str, ...] = ()  # every span that named it ("user organisations", "organisations")
 
 
 def named_perspective(question: str, table: PerspectiveTable, encode: Encoder,
@@ -87,11 +102,23 @@ def named_perspectives(text: str, table: PerspectiveTable, encode: Encoder,
                    if _names(spans[i][1], table.perspectives[n], scores[i], n, config))
     first: dict[int, int] = {}
     best: dict[int, tuple[float, str]] = {}
+    spans_of: dict[int, list[str]] = {}
     for start, negative_score, n, span in named:
         first.setdefault(n, start)  # where it is first named ...
         if n not in best or negative_score < best[n][0]:
             best[n] = (negative_score, span)  # ... and the words that name it best
-    return sorted((Mention(first[n], table.perspectives[n], best[n][1]) for n in first), key=lambda m: m.start)
+        spans_of.setdefault(n, []).append(span)
+    return sorted((Mention(first[n], table.perspectives[n], best[n][1], tuple(spans_of[n])) for n in first),
+                  key=lambda m: m.start)
+
+
+def asks_about_all_of(question: str, mention: Mention) -> bool:
+    """True when the question names a perspective and nothing else it is about: "Summarise the
+    op-ed", "What did the police say?". Its answer is that perspective's text, whatever its
+    similarity to the question ("What is the op-ed about?" scored below the abstention threshold)."""
+    named = {word for span in (mention.text, *mention.spans) for word in span.lower().split()}
+    words = [w.lower() for w in WORD.findall(question.replace("-", " "))]
+    return all(w in named or w in STOPWORDS or w in ASKING_WORDS for w in words)
 
 
 def _names(span: str, perspective: Perspective, scores: np.ndarray, n: int, config: PerspectiveConfig) -> bool:

@@ -17,7 +17,7 @@ from rag.embedding import AnyEmbedder
 from rag.embedding.remembered import RememberedEncoder
 from rag.index.loaded import Index, check_embedding, check_query_dim
 from rag.retrieval.passages import Passage, scored_passages
-from rag.retrieval.perspective import Mention, PerspectiveConfig, named_perspective, promote
+from rag.retrieval.perspective import Mention, PerspectiveConfig, asks_about_all_of, named_perspective, promote
 from rag.types import Chunk, Filters, Hit, Source
 
 RRF_K = 60
@@ -35,6 +35,8 @@ class SearchResult:
     hits: list[Hit]
     timings_ms: dict = field(default_factory=dict)
     named: Mention | None = None  # the perspective the query named, if any
+    # The query asks about the named perspective as a whole ("Summarise the op-ed"): every hit is its.
+    about_named: bool = False
 
     @property
     def perspective(self) -> str | None:
@@ -78,12 +80,15 @@ class Retriever:
             vector = _timed(timings, "embed", lambda: self._query_vector(query))
         hits = self._ranked(query, vector, k, filters, timings)
         named = _timed(timings, "perspective", lambda: self._named_perspective(query, filters))
+        about_named = named is not None and asks_about_all_of(query, named)
         if named is not None:
             group = named.perspective
             group_hits = self._ranked(query, vector, k, group.filters, {})
-            hits = _without_duplicates(promote(hits, group_hits, group, self.config.perspective.promote_margin), k)
+            # Nothing else asked about: another group's words would be quoted as if they were the named one's.
+            hits = group_hits if about_named and group_hits else \
+                _without_duplicates(promote(hits, group_hits, group, self.config.perspective.promote_margin), k)
         timings["total"] = sum(timings.values())
-        return SearchResult(query, hits, timings, named)
+        return SearchResult(query, hits, timings, named, about_named and bool(hits))
 
     def _query_vector(self, query: str) -> np.ndarray:
         """The query's vector, refused when it has another dimension than the index's
