@@ -29,6 +29,6 @@ def question_problem(question: str) -> str | None:
     text = (question or "").strip()
     if not text:
         return "the question is empty; type a question"
-    if not any(ch.isalnum() for ch in text):
+    if not any(ch.isalpha() or ch.isdecimal() for ch in text):  # "²" and "½" are no words either
         return f"the question {text[:40]!r} has no words in it; type a question in words"
     return None

@@ -9,7 +9,8 @@ from rag.answer.answerability import absent_speakers, unknown_names
 from rag.answer.backends.registry import backend_names, create_backend
 from rag.answer.citations import answer_sentences, marker_numbers, strip_invalid_markers
 from rag.answer.extractive import Candidate, _whole, claim_spans
-from rag.answer.followup import rewrite_follow_up, without_layout_request, without_markup
+from rag.answer.followup import rewrite_follow_up, without_markup
+from rag.answer.layout_request import without_layout_request
 from rag.answer.ordinary_words import in_sentence_case, is_ordinary_word
 from rag.answer.prompt import build_prompt
 from rag.eval.suites import DATA_DIR
@@ -159,14 +160,24 @@ def test_a_request_for_the_answers_layout_is_no_part_of_the_search():
     assert without_layout_request("Forklar med fem setninger hva politiet sa") == "Forklar hva politiet sa"
     assert without_layout_request("What did the police say, briefly?") == "What did the police say?"
     for asked in ("What did the police say? Answer in one paragraph.", "What did the police say? Keep it short.",
-                  "Answer in three bullet points. What did the police say?",
-                  "What did the police say? Use bullet points."):
-        assert without_layout_request(asked) == "What did the police say?", asked
-    assert without_layout_request("Hva sa politiet? Svar kort.") == "Hva sa politiet?"
+                  "Answer in three bullet points. What did the police say?", "What did the police say? TL;DR.",
+                  "What did the police say? No more than three sentences, please.",
+                  "What did the police say - answer in one paragraph", "In two bullet points: What did the police say?",
+                  "What did the police say in table form?"):
+        assert without_layout_request(asked).rstrip("?") == "What did the police say", asked
+    for asked in ("Hva sa politiet? Svar kort.", "Hva sa politiet? Maks tre setninger.",
+                  "Hva sa politiet? Svar i punktform.", "Hva sa politiet? Svar på under 50 ord."):
+        assert without_layout_request(asked) == "Hva sa politiet?", asked
     assert without_layout_request("Summarise the op-ed in two points. Focus on the police.") == \
         "Summarise the op-ed. Focus on the police."
-    for kept in ("What is in the table of results?", "Which points did the police make?",
-                 "Hva sier politiet i fokusgruppen?", "in three bullet points", "What did they use the money for?",
+
+
+def test_words_that_only_sometimes_name_a_layout_stay_in_the_question():
+    """"Hva står i tabell 1?" was searched as "Hva står 1?", and "med ord som «narkoman»" lost "med ord"."""
+    for kept in ("What is in the table of results?", "Which points did the police make?", "Hva står i tabell 1?",
+                 "Hva sier rapporten i avsnitt 4 om politiet?", "Hva sa de om folk med ord som «narkoman»?",
+                 "Is addiction treated as a list of diagnoses?", "Er politiet enig i noen punkter?",
+                 "in three bullet points", "What did they use the money for?", "Give me the key points.",
                  "What did the police say? Please answer in English."):
         assert without_layout_request(kept) == kept
 

@@ -63,8 +63,12 @@ def test_a_question_without_words_is_refused_and_a_batch_is_checked_before_it_is
     one, then stopped."""
     assert main(["ask", "???"]) == 1
     assert "the question '???' has no words in it" in capsys.readouterr().err
+    assert main(["ask", "²"]) == 1 and "has no words in it" in capsys.readouterr().err
     batch = tmp_path / "questions.jsonl"
-    batch.write_text('{"id": "a", "q": "what did the police say?"}\n{"id": "b", "q": " ?! "}\n')
+    batch.write_text('{"id": "a", "q": "what did the police say?"}\n{"id": "b", "q": " ?! "}\n[1]\n{"id": "d"}\n')
     assert main(["ask", "--batch", str(batch)]) == 1
     captured = capsys.readouterr()
     assert captured.out == "" and f"{batch}:2: the question '?!' has no words in it" in captured.err
+    assert f'{batch}:3: expected an object with "id" and "q"; {batch}:4: expected' in captured.err
+    batch.write_text("\n")
+    assert main(["ask", "--batch", str(batch)]) == 1 and "no questions in it" in capsys.readouterr().err

@@ -88,15 +88,69 @@ def test_a_table_row_names_its_columns_in_every_format(tmp_path):
     assert html.index("Saker per kommune") < html.index("Fjellgrenda") < html.index("Tallene er foreløpige.")
 
 
-def test_a_table_is_given_column_names_only_where_a_row_names_them():
-    """Guessing wrongly would misquote: a row of figures, a table of text and a caption are no header;
-    a header repeated where a table breaks across pages is not a row."""
-    assert table_lines([["Moved in", "40"], ["Kept their flat", "31"]]) == ["Moved in | 40", "Kept their flat | 31"]
-    assert table_lines([["Sprøyter", "Kommunen"], ["Lavterskel", "Staten"]]) == ["Sprøyter | Kommunen",
-                                                                                "Lavterskel | Staten"]
-    assert table_lines([["Riverside, 2023", "Riverside, 2023"], ["Kommune", "2023"], ["Oslo", "4"],
-                        ["Kommune", "2023"], ["Bergen", "1 200"]]) == [
-        "Riverside, 2023", "Kommune: Oslo | 2023: 4", "Kommune: Bergen | 2023: 1 200"]
+def test_a_table_is_given_column_names_only_where_rows_name_them():
+    """A wrong name misquotes a figure: a list of names and values ("Prosecutor | Kari Nordmann") is no
+    table under a header, nor is a row of figures, a table of text or a caption; a header repeated where
+    a table breaks across pages is no row. A merged cell spans the columns it covers (None)."""
+    assert table_lines([["Prosecutor", "Kari Nordmann"], ["Cases handled", "212"]]) == [
+        "Prosecutor | Kari Nordmann", "Cases handled | 212"]
+    assert table_lines([["Tiltak", "Ansvar", "Frist"], ["Lavterskel", "Kommunen", "mars"]]) == [
+        "Tiltak | Ansvar | Frist", "Lavterskel | Kommunen | mars"]
+    assert table_lines([["Riverside, 2023", None, None], ["Kommune", "2023", "2024"], ["Oslo", "4", "–"],
+                        ["Kommune", "2023", "2024"], ["Bergen", "1 200", "ca. 9"]]) == [
+        "Riverside, 2023", "Kommune: Oslo | 2023: 4 | 2024: –", "Kommune: Bergen | 2023: 1 200 | 2024: ca. 9"]
+    assert table_lines([["", "2022", "2023"], ["Overdoser", "250", "260*"]]) == ["Overdoser | 2022: 250 | 2023: 260*"]
+    assert table_lines([["Gruppe", "Saker", None], ["Gruppe", "2023", "2024"], ["Unge", "6", "9"]]) == [
+        "Gruppe: Unge | Saker 2023: 6 | Saker 2024: 9"]
+    assert table_lines([["Reaction", "Under 18", "18-25", "Over 25"], ["Dropped", "not recorded", None, "9"]], 1) == [
+        "Reaction: Dropped | Under 18, 18-25: not recorded | Over 25: 9"]
+    assert table_lines([["Tiltak", "Kostnad", "Kostnad", "Brukere"], ["Team", "2 900", "2 900", "185"]]) == [
+        "Tiltak: Team | Kostnad: 2 900 | Kostnad: 2 900 | Brukere: 185"]
+
+
+def test_merged_spanning_and_nested_cells_keep_their_columns(tmp_path):
+    """HTML colspan and rowspan moved figures under the wrong column; Word dropped a figure equal to
+    the one before it, and a table nested in a cell; Markdown split a cell at an escaped pipe and
+    left a table right under a line of text raw."""
+    import docx
+
+    (tmp_path / "reaksjoner.html").write_text(
+        "<table><tr><th rowspan=2>District<th colspan=2>Seizures<tr><th>Cannabis<th>Cocaine"
+        "<tr><td>North<td>52<td>3<tr><td>Harbour<td colspan=2>not recorded</table>"
+        "<table><tr><th>Course<th>Details<tr><td>MI<td><table><tr><td>Days<td>2</table></table>")
+    text = load_document(tmp_path / "reaksjoner.html")[0].text
+    assert "District: North | Seizures Cannabis: 52 | Seizures Cocaine: 3\n" in text
+    assert "District: Harbour | Seizures Cannabis, Seizures Cocaine: not recorded\n" in text
+    assert "Course: MI | Details: Days, 2" in text
+    word = docx.Document()
+    table = word.add_table(rows=3, cols=4)
+    for row, cells in zip(table.rows, [("Team", "Budget 2024", "Budget 2025", "Clients"),
+                                       ("Outreach", "2 900 000", "2 900 000", "185"), ("Survey", "", "", "")]):
+        for cell, value in zip(row.cells, cells):
+            cell.text = value
+    inner = table.rows[2].cells[1].merge(table.rows[2].cells[3]).add_table(rows=1, cols=2)
+    inner.rows[0].cells[0].text, inner.rows[0].cells[1].text = "Good", "23 %"
+    word.save(tmp_path / "budget.docx")
+    text = load_document(tmp_path / "budget.docx")[0].text
+    assert "Team: Outreach | Budget 2024: 2 900 000 | Budget 2025: 2 900 000 | Clients: 185" in text
+    assert "Team: Survey | Budget 2024, Budget 2025, Clients: Good, 23 %" in text
+    (tmp_path / "plan.md").write_text("Tiltakene:\n| Tiltak | Ansvarlig | Frist |\n|---|---|---|\n"
+                                      "| Opplæring i \\| MI | NAV | 1. juni 2025 |\nDet var alt.\n")
+    text = load_document(tmp_path / "plan.md")[0].text
+    assert "Tiltakene:" in text and "|---|" not in text and "Det var alt." in text
+    assert "Tiltak: Opplæring i | MI | Ansvarlig: NAV | Frist: 1. juni 2025" in text
+
+
+def test_a_table_row_and_an_ordinal_date_are_one_sentence():
+    """"1. kvartal 2024 | ... | 9" was quoted as "kvartal 2024 | ... | 9" (the quarter cut off), and a
+    cell ending in "?" cut its row in two."""
+    from rag.index.chunking import sentence_spans
+
+    text = ("Kvartal: 1. kvartal 2024 | Beslag: 12\n\nSpørsmål: Hvordan opplever du politiet? | Svar: 62 %\n\n"
+            "Planen ble vedtatt 12. juni 2024. Den gjelder fra i år. Tallet var 2023. Neste år mer.")
+    assert [text[a:b] for a, b in sentence_spans(text)] == [
+        "Kvartal: 1. kvartal 2024 | Beslag: 12", "Spørsmål: Hvordan opplever du politiet? | Svar: 62 %",
+        "Planen ble vedtatt 12. juni 2024.", "Den gjelder fra i år.", "Tallet var 2023.", "Neste år mer."]
 
 
 def test_pdf_text_layer_with_headings(tmp_path):

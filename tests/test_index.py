@@ -116,6 +116,16 @@ def test_another_model_in_the_manifest_is_stale_and_rebuilt(corpus_copy, embedde
     assert not stale_reasons(load_index(settings.index_dir).manifest, settings)
 
 
+def test_an_index_of_text_read_by_older_rules_is_stale(seed_index, settings_factory):
+    """Tables are now read with their column names: an index built before would go on quoting bare rows."""
+    manifest = json.loads(json.dumps(seed_index.manifest))
+    settings = settings_factory()
+    assert not stale_reasons(manifest, settings)
+    del manifest["chunking"]["text_rules"]
+    assert stale_reasons(manifest, settings) == [
+        "documents are now read and split into sentences by newer rules (version 2)"]
+
+
 def test_corrupt_index_is_detected_and_rebuilt(corpus_copy, embedder):
     settings = corpus_copy
     (index_files.current_version(settings.index_dir) / "vectors" / "vectors.npy").write_bytes(b"garbage")

@@ -272,6 +272,13 @@ def test_follow_up_export_and_new_conversation(browser, seed_app):
     wait_for_answer(page, 1)
     expect(page.locator("#rag-chat [data-testid=user]")).to_have_count(1)
 
+    # A question without words is refused with a warning; "Error" badges covered the chat and its answer.
+    page.locator("#rag-question textarea").fill("???")
+    page.locator("#rag-question textarea").press("Enter")
+    expect(page.locator(".toast-body")).to_contain_text("The question '???' has no words in it")
+    expect(page.locator(".error")).to_have_count(0)
+    expect(page.locator("#rag-chat [data-testid=bot]")).to_have_count(1)
+
 
 def test_xss_hostile_document_text_is_inert_in_chat_briefing_and_document_viewer(browser, hostile_app):
     """Markup in a document's title, group heading and text reads as typed in the chat, the sources,

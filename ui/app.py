@@ -19,6 +19,7 @@ from rag.language import question_problem
 from rag.settings import Settings
 from ui.assets import DOCUMENT_JS, SOURCES_JS
 from ui.briefing_tab import briefing_tab
+from ui.confirm import refused
 from ui.conversation import Conversation
 from ui.corpus_tab import corpus_api, corpus_tab, document_choices, wire_corpus
 from ui.engine import AskOptions, Engine
@@ -155,7 +156,11 @@ def _wire_chat(engine: Engine, panels: _ChatPanels, conversation: gr.State, expo
     """Wire the chat; returns its answer event (the conversation list refreshes after it)."""
     def respond(question, messages, state, backend, k, doc_ids, language, mode, request: gr.Request):
         options = AskOptions(backend, int(k), tuple(doc_ids or ()), None if language == "auto" else language, mode)
-        question = _checked(engine, question, options)
+        reason = _refusal(engine, question, options)
+        if reason:
+            yield refused(reason, 5)
+            return
+        question = question.strip()
         state = state or Conversation()
         messages = [*messages, {"role": "user", "content": question_html(question)},
                     {"role": "assistant", "content": streaming_html("")}]
@@ -201,17 +206,16 @@ def _chat_update(event, text: str, messages: list[dict], state: Conversation, ex
     return gr.skip(), messages, state, sources, _export(state, exports)
 
 
-def _checked(engine: Engine, question: str, options: AskOptions) -> str:
-    """The stripped question, once it and the chosen backend are usable; gr.Error says what to fix."""
+def _refusal(engine: Engine, question: str, options: AskOptions) -> str | None:
+    """What to fix before the question can be answered (it, or the chosen backend), or None."""
     problem = question_problem(question)
     if problem:
-        raise gr.Error(f"{problem[0].upper()}{problem[1:]}.")
-    question = question.strip()
+        return f"{problem[0].upper()}{problem[1:]}."
     try:
         engine.answerer(options.backend)
     except (ValueError, BackendError) as error:
-        raise gr.Error(f"The {options.backend} backend cannot be used: {error}. Choose another in Answer settings.")
-    return question
+        return f"The {options.backend} backend cannot be used: {error}. Choose another in Answer settings."
+    return None
 
 
 def _searching_html(event: SourcesFound) -> str:

@@ -21,7 +21,8 @@ from rag.answer.backends.base import Backend, BackendContext
 from rag.answer.backends.registry import create_backend
 from rag.answer.events import Finished, SourcesFound, TextDelta, Turn
 from rag.answer.extractive import ExtractiveBackend
-from rag.answer.followup import rewrite_follow_up, rewrite_with_llm, without_layout_request, without_markup
+from rag.answer.followup import rewrite_follow_up, rewrite_with_llm, without_markup
+from rag.answer.layout_request import without_layout_request
 from rag.answer.ordinary_words import in_sentence_case
 from rag.answer.prompt import NO_ANSWER, NO_ANSWER_PATTERN, build_prompt
 from rag.answer.support import SupportChecker, SupportConfig

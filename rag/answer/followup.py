@@ -25,23 +25,6 @@ HIDDEN_ELEMENT = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE
 TAG = re.compile(r"</?[A-Za-z][^<>]*>")
 MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 EMPHASIS = re.compile(r"\*\*|__|(?<!\w)[*_](?=\w)|(?<=\w)[*_](?!\w)|`+|~~")
-# How the answer should look is no part of what to search for: "Summarise the op-ed in three bullet
-# points" scored below the abstention threshold that "Summarise the op-ed" passes.
-LAYOUT_REQUEST = re.compile(
-    r"[,;]?\s*\b(?:in|as|into|using|i|som|med)\s+(?:(?:a|an|one|two|three|four|five|six|\d+|en|ett|ei|to|tre|fire|fem|"
-    r"seks|a few|some|short|brief|bulleted|numbered|korte?|noen)\s+)*(?:bullet[- ]?points?|bullets?|points|"
-    r"sentences?|words|paragraphs?|lines|list|table|kulepunkt(?:er)?|punkt(?:er)?|setning(?:er)?|ord|avsnitt|"
-    r"liste|tabell)\b|[,;]?\s*\b(?:briefly|kort fortalt)\b", re.IGNORECASE)
-# A sentence of its own that only asks for a layout goes whole ("Answer in one paragraph.", "Keep it
-# short.", "Svar kort."): its leftover ("Answer.") made the question abstain. It is such a sentence
-# when, without its layout request, only an INSTRUCTION to answer is left, or it is LAYOUT_ONLY.
-INSTRUCTION = re.compile(r"\s*(?:(?:please\s+|vennligst\s+)?(?:answer|reply|respond|write|format|list|give|put|"
-                         r"svar|skriv|formater|gi)(?:\s+(?:it|this|that|me|the answer|your answer|svaret|det|meg))*)?"
-                         r"\s*[.!?]?", re.IGNORECASE)
-LAYOUT_ONLY = re.compile(r"(?:please\s+)?(?:(?:keep it|be|hold det|vær|svar)\s+(?:short|brief|concise|kort|kortfattet)|"
-                         r"(?:use|bruk)\s+(?:bullet[- ]?points|bullets|kulepunkter|a list|a table|en liste|en tabell))"
-                         r"(?:,?\s+please)?[.!]?", re.IGNORECASE)
-SENTENCE_BREAK = re.compile(r"(?<=[.?!])\s+")
 QUESTION_WORD = re.compile(r"^(?:what|which|who|why|how|when|where|hva|hvilke|hvem|hvorfor|hvordan|når|hvor)\b",
                            re.IGNORECASE)
 MAX_FOLLOW_UP_WORDS = 8
@@ -54,22 +37,6 @@ def without_markup(question: str) -> str:
     text = HIDDEN_ELEMENT.sub(" ", question)
     text = TAG.sub(" ", MARKDOWN_LINK.sub(r"\1", text))
     return " ".join(EMPHASIS.sub("", text).split())
-
-
-def without_layout_request(question: str) -> str:
-    """The question without a request for the answer's layout ("in three bullet points", "briefly",
-    "Answer in one paragraph."); the question itself when nothing else would be left."""
-    sentences = SENTENCE_BREAK.split(question.strip())
-    kept = [s for s in sentences if not _asks_only_for_layout(s)] if len(sentences) > 1 else sentences
-    text = " ".join(LAYOUT_REQUEST.sub(" ", " ".join(kept)).split())
-    return re.sub(r"\s+([?.!,])", r"\1", text) or question
-
-
-def _asks_only_for_layout(sentence: str) -> bool:
-    """A sentence that is no question and, but for its layout request, only says how to answer."""
-    if LAYOUT_ONLY.fullmatch(sentence):
-        return True
-    return bool(LAYOUT_REQUEST.search(sentence)) and bool(INSTRUCTION.fullmatch(LAYOUT_REQUEST.sub("", sentence)))
 
 
 def previous_question(history: list[dict]) -> str | None:

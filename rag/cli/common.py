@@ -62,22 +62,41 @@ def progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+# Bad lines named in one error: enough to fix a file by, not a screenful.
+MAX_REPORTED = 5
+
+
 def batch_items(path: Path) -> list[tuple[str, str]]:
     """(id, question) of each {"id", "q"} line of a JSONL file, all read before any is answered;
-    UsageError naming the bad line."""
+    UsageError naming every bad line."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as error:
-        raise UsageError(f"{path}: cannot be read ({error.strerror or error})") from error
-    items = []
+    except (OSError, UnicodeDecodeError) as error:
+        raise UsageError(f"{path}: cannot be read ({getattr(error, 'strerror', None) or error})") from error
+    items, problems = [], []
     for number, line in enumerate(lines, start=1):
         if line.strip():
-            try:
-                item = json.loads(line)
-                items.append((item["id"], item["q"]))
-            except (json.JSONDecodeError, KeyError, TypeError) as error:
-                raise UsageError(f"{path}:{number}: expected {{\"id\", \"q\"}} ({error})") from error
-            problem = question_problem(item["q"]) if isinstance(item["q"], str) else "\"q\" is not text"
+            item, problem = _batch_item(line)
             if problem:
-                raise UsageError(f"{path}:{number}: {problem}")
+                problems.append(f"{path}:{number}: {problem}")
+            else:
+                items.append(item)
+    if problems:
+        raise UsageError("; ".join(problems[:MAX_REPORTED]) + (f" (and {len(problems) - MAX_REPORTED} more lines)"
+                                                               if len(problems) > MAX_REPORTED else ""))
+    if not items:
+        raise UsageError(f"{path}: no questions in it; write one {{\"id\": ..., \"q\": ...}} line per question")
     return items
+
+
+def _batch_item(line: str) -> tuple[tuple[str, str] | None, str | None]:
+    """The (id, question) of a batch line, or what is wrong with it."""
+    try:
+        item = json.loads(line)
+    except json.JSONDecodeError as error:
+        return None, f"not JSON ({error.msg}); write {{\"id\": ..., \"q\": ...}}"
+    if not isinstance(item, dict) or "id" not in item or "q" not in item:
+        return None, 'expected an object with "id" and "q"'
+    if not isinstance(item["q"], str):
+        return None, '"q" is not text'
+    return (item["id"], item["q"]), question_problem(item["q"])

@@ -23,9 +23,16 @@ from itertools import accumulate
 from rag.index.tokens import SpanTokens, count_tokens
 from rag.types import Chunk, Document
 
+# Raised whenever the text a chunk holds changes for the same file: how documents are read
+# (rag.ingest: tables by row with their column names, in 2) or cut into sentences (ordinals, in 2).
+# An index built by older rules is stale and rebuilt, so no index quotes text the reader now reads otherwise.
+TEXT_RULES_VERSION = 2
 PARAGRAPH = re.compile(r"[^\n]+(?:\n[^\n]+)*")
-# A sentence ends at end punctuation (with closing quotes), at a paragraph break, or at the end.
-SENTENCE = re.compile(r"\S.*?(?:[.!?…][»”\"')\]]*(?=\s+|$)|(?=\n[ \t]*\n)|$)", re.DOTALL)
+# A sentence ends at . ! ? or … (after any closing quotes or brackets) before white space, or at a
+# blank line. Not at a Norwegian ordinal ("1. kvartal", "12. juni": a number, a full stop, a word
+# in lower case), nor inside a table row, where a cell ends before " | " ("politiet? | 62 %").
+SENTENCE = re.compile(r"\S.*?(?:(?:(?<!\d)\.|(?<=\d)\.(?!\s+[a-zæøå])|[!?…])[»”\"')\]]*(?=\s+(?![\s|])|$)"
+                      r"|(?=\n[ \t]*\n)|$)", re.DOTALL)
 WORD = re.compile(r"\S+")
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.errors import EmbeddingMismatch, IndexCorrupt
+from rag.index.chunking import TEXT_RULES_VERSION
 from rag.index.files import MANIFEST, current_version, read_chunks, read_documents
 from rag.index.lexical import LexicalIndex
 from rag.index.perspectives import PerspectiveTable
@@ -85,7 +86,10 @@ def stale_reasons(manifest: dict, settings: Settings) -> list[str]:
     if manifest["embedding"]["model"] != settings.embedding_model:
         reasons.append(f"embedding model {manifest['embedding']['model']!r} != {settings.embedding_model!r}")
     wanted = chunking_manifest(settings)
-    if manifest["chunking"] != wanted:
+    built = manifest["chunking"]
+    if built.get("text_rules") != TEXT_RULES_VERSION and {**built, "text_rules": TEXT_RULES_VERSION} == wanted:
+        reasons.append(f"documents are now read and split into sentences by newer rules (version {TEXT_RULES_VERSION})")
+    elif built != wanted:
         reasons.append(f"chunking {manifest['chunking']} != {wanted}")
     return reasons
 
@@ -114,4 +118,5 @@ def _built_with(built: dict) -> str:
 
 def chunking_manifest(settings: Settings) -> dict:
     return {"max_tokens": settings.chunk_tokens, "overlap_tokens": settings.chunk_overlap_tokens,
-            "sentence_windows": settings.sentence_windows, "window_vectors": settings.window_vectors}
+            "sentence_windows": settings.sentence_windows, "window_vectors": settings.window_vectors,
+            "text_rules": TEXT_RULES_VERSION}

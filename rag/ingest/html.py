@@ -32,8 +32,7 @@ class _BlockCollector(HTMLParser):
         self.heading_level: int | None = None
         self.in_title = False
         self.title = ""
-        self.table = _Table()
-        self.table_depth = 0  # a table inside a cell adds its rows to the outer table
+        self.tables: list[tuple[_Table, list[str]]] = []  # open tables, innermost last, with the outer text
 
     def handle_starttag(self, tag, attrs):
         if tag in VOID:
@@ -45,8 +44,8 @@ class _BlockCollector(HTMLParser):
             return
         if tag == "title":
             self.in_title = True
-        elif tag == "table" or self.table_depth:
-            self._table_start(tag)
+        elif tag == "table" or self.tables:
+            self._table_start(tag, attrs)
         elif tag in HEADINGS or tag in BLOCK_TAGS:
             self.flush()
             self.heading_level = HEADINGS.get(tag)
@@ -59,7 +58,7 @@ class _BlockCollector(HTMLParser):
             return
         if tag == "title":
             self.in_title = False
-        elif self.table_depth:
+        elif self.tables:
             self._table_end(tag)
         elif tag in HEADINGS or tag in BLOCK_TAGS:
             self.flush()
@@ -72,35 +71,39 @@ class _BlockCollector(HTMLParser):
         else:
             self.buffer.append(data)
 
-    def _table_start(self, tag):
+    def _table_start(self, tag, attrs):
         if tag == "table":
-            if not self.table_depth:
+            if not self.tables:
                 self.flush()
-            self.table_depth += 1
+            # A table in a cell is read on its own; its rows become text of that cell.
+            self.tables.append((_Table(), self.buffer))
+            self.buffer = []
         elif tag in ROW_PARTS:  # HTML lets a cell or row end where the next begins
-            self.table.end_cell(self.buffer)
-            self.table.start(tag)
+            self.tables[-1][0].end_cell(self.buffer)
+            self.tables[-1][0].start(tag, dict(attrs))
         elif tag in HEADINGS or tag in BLOCK_TAGS:
             self.buffer.append(" ")
 
     def _table_end(self, tag):
         if tag in ROW_PARTS or tag == "table":
-            self.table.end_cell(self.buffer)
+            self.tables[-1][0].end_cell(self.buffer)
         else:
             self.buffer.append(" ")
         if tag == "table":
-            self.table_depth -= 1
-            if not self.table_depth:
-                self._table_done()
+            self._table_done()
 
     def _table_done(self):
-        self.table.end_cell(self.buffer)
-        self.blocks += [Block(TEXT, line) for line in self.table.lines()]
-        self.table, self.table_depth = _Table(), 0
+        table, outer_buffer = self.tables.pop()
+        table.end_cell(self.buffer)
+        self.buffer = outer_buffer
+        if self.tables:  # rows "; " apart and cells ", ", as " | " parts the outer table's cells
+            self.buffer.append(" " + "; ".join(line.replace(" | ", ", ") for line in table.lines()) + " ")
+        else:
+            self.blocks += [Block(TEXT, line) for line in table.lines()]
 
     def finish(self):
-        """End what the document left open: a table without </table>, the last paragraph."""
-        if self.table_depth:
+        """End what the document left open: tables without </table>, the last paragraph."""
+        while self.tables:
             self._table_done()
         self.flush()
 
@@ -116,37 +119,68 @@ class _BlockCollector(HTMLParser):
 
 
 class _Table:
-    """The rows of cell texts of the table being read, and which cells were <th>."""
+    """The grid of the table being read: cell texts, None where a cell spans a column or row
+    (`colspan`, `rowspan`), and which rows are all <th>."""
 
     def __init__(self):
-        self.rows: list[list[str]] = []
-        self.heads: list[list[bool]] = []
+        self.rows: list[list[str | None]] = []
+        self.all_heads: list[bool] = []
         self.captions: list[str] = []
-        self.in_cell = self.in_caption = False
+        self.spanning: dict[int, tuple[str, int]] = {}  # column -> (text, rows still to cover)
+        self.cell: tuple[bool, int, int] | None = None  # the open cell: (is <th>, colspan, rowspan)
+        self.in_caption = False
 
-    def start(self, tag: str) -> None:
+    def start(self, tag: str, attrs: dict) -> None:
         if tag == "caption":
-            self.in_cell = self.in_caption = True
-        elif tag == "tr" or not self.rows:
-            self.rows.append([])
-            self.heads.append([])
+            self.in_caption = True
+            return
+        if tag == "tr" or not self.rows:
+            self._new_row()
         if tag in CELLS:
-            self.in_cell = True
-            self.heads[-1].append(tag == "th")
+            self.cell = (tag == "th", _span(attrs.get("colspan")), _span(attrs.get("rowspan")))
+
+    def _new_row(self) -> None:
+        self.rows.append([])
+        self.all_heads.append(True)
+        self._fill_spanned()
+
+    def _fill_spanned(self) -> None:
+        """Carry the cells that span down into this row's next columns."""
+        row = self.rows[-1]
+        while len(row) in self.spanning:
+            text, left = self.spanning.pop(len(row))
+            row.append(text)
+            if left > 1:
+                self.spanning[len(row) - 1] = (text, left - 1)
 
     def end_cell(self, buffer: list[str]) -> None:
         text = _normalise_space("".join(buffer)).replace("\n", " ")
+        buffer.clear()
         if self.in_caption:
             self.captions.append(text)
-        elif self.in_cell:
-            self.rows[-1].append(text)
-        self.in_cell = self.in_caption = False
-        buffer.clear()
+        elif self.cell is not None:
+            heading, columns, rows = self.cell
+            row = self.rows[-1]
+            self.all_heads[-1] = self.all_heads[-1] and heading
+            for column in range(columns):
+                row.append(text if column == 0 else None)
+                if rows > 1:
+                    self.spanning[len(row) - 1] = (text if column == 0 else None, rows - 1)
+            self._fill_spanned()
+        self.cell, self.in_caption = None, False
 
     def lines(self) -> list[str]:
-        """The rows as text; a first row of <th> cells names the columns, else `table_lines` judges."""
-        header = bool(self.heads) and bool(self.heads[0]) and all(self.heads[0])
-        return [c for c in self.captions if c] + table_lines(self.rows, has_header=True if header else None)
+        """The rows as text; its leading rows of <th> cells name the columns, else `table_lines` judges."""
+        heads = next((n for n, all_heads in enumerate(self.all_heads) if not all_heads), len(self.all_heads))
+        return [c for c in self.captions if c] + table_lines(self.rows, heads or None)
+
+
+def _span(value: str | None) -> int:
+    """A colspan or rowspan attribute as a count, within reason (a page can say anything)."""
+    try:
+        return min(max(int(value or 1), 1), 100)
+    except ValueError:
+        return 1
 
 
 def _normalise_space(text: str) -> str:

@@ -88,7 +88,27 @@ def _docx_blocks(item) -> list[Block]:
 
     if not isinstance(item, Table):
         return [_docx_block(item.style.name if item.style is not None else "", item.text)]
-    return [Block(TEXT, line) for line in table_lines([[cell.text for cell in row.cells] for row in item.rows])]
+    return [Block(TEXT, line) for line in table_lines(_docx_rows(item))]
+
+
+def _docx_rows(table) -> list[list[str | None]]:
+    """The table's grid of cell texts; python-docx gives a cell merged across columns once per
+    column (the same cell: None after the first), and leaves out a table nested in a cell
+    (its rows follow the cell's text, "; " between them)."""
+    rows = []
+    for row in table.rows:
+        cells, previous = [], None
+        for cell in row.cells:
+            same = previous is not None and cell._tc is previous._tc
+            cells.append(None if same else "; ".join(filter(None, [cell.text.strip(), *_nested(cell)])))
+            previous = cell
+        rows.append(cells)
+    return rows
+
+
+def _nested(cell) -> list[str]:
+    """The tables in a cell, their rows "; " apart and their cells ", " (" | " parts the outer cells)."""
+    return ["; ".join(line.replace(" | ", ", ") for line in table_lines(_docx_rows(table))) for table in cell.tables]
 
 
 def _docx_block(style: str, text: str) -> Block:
