@@ -22,7 +22,7 @@ from rag.eval.benchmark import (
     indexing_figures,
     machine,
     planted_instruction_figures,
-    require_served_model,
+    require_local_model,
     retrieval_figures,
     served_openai_figures,
 )
@@ -41,8 +41,8 @@ def main() -> None:
     args = parser.parse_args()
     parts = args.only or PARTS
     settings = default_settings()
-    if "answers-openai" in parts:
-        require_served_model(settings)  # results are written at the end: fail before the other parts run
+    if {"answers-llm", "injection", "answers-openai"} & set(parts):
+        require_local_model(settings)  # results are written at the end: fail before the other parts run
     results_path = args.out / "results.json"
     results = json.loads(results_path.read_text()) if results_path.is_file() else {}
     results["date"], results["machine"] = time.strftime("%Y-%m-%d"), machine()

@@ -243,8 +243,9 @@ def _planted_summary(cases: list[dict], answers: list, backend: str) -> dict:
             "answered_by_backend": len(by_backend), "abstained": sum(a.abstained for a in answers)}
 
 
-def require_served_model(settings: Settings) -> None:
-    """Raise now if `served_openai_figures` could not start its server (no llama.cpp, no GGUF)."""
+def require_local_model(settings: Settings) -> None:
+    """Raise now if the LLM parts could not run their model (no llama.cpp, no GGUF): without it
+    every answer fell back to the extractive backend and was recorded as the model's."""
     from rag.answer.backends.llamacpp import model_path
     from rag.eval.model_server import require_llama_cpp_server
 

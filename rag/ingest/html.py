@@ -46,7 +46,7 @@ class _BlockCollector(HTMLParser):
             self.in_title = True
         elif tag == "table" or self.tables:
             self._table_start(tag, attrs)
-        elif tag in HEADINGS or tag in BLOCK_TAGS:
+        elif tag in HEADINGS or tag in BLOCK_TAGS or tag in ROW_PARTS:  # a stray cell still ends a block
             self.flush()
             self.heading_level = HEADINGS.get(tag)
 
@@ -60,7 +60,7 @@ class _BlockCollector(HTMLParser):
             self.in_title = False
         elif self.tables:
             self._table_end(tag)
-        elif tag in HEADINGS or tag in BLOCK_TAGS:
+        elif tag in HEADINGS or tag in BLOCK_TAGS or tag in ROW_PARTS:
             self.flush()
 
     def handle_data(self, data):

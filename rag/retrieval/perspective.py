@@ -15,6 +15,7 @@ The thresholds are calibrated on the calibration half of the seeds questions (se
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -117,7 +118,8 @@ def asks_about_all_of(question: str, mention: Mention) -> bool:
     op-ed", "What did the police say?". Its answer is that perspective's text, whatever its
     similarity to the question ("What is the op-ed about?" scored below the abstention threshold)."""
     named = {word for span in (mention.text, *mention.spans) for word in span.lower().split()}
-    words = [w.lower() for w in WORD.findall(question.replace("-", " "))]
+    # Numbers are words too ("in 2024" is a topic); a possessive is the name's ("the police's view").
+    words = [w.lower() for w in re.findall(r"\w+", re.sub(r"['’]s\b", "", question))]
     return all(w in named or w in STOPWORDS or w in ASKING_WORDS for w in words)
 
 
