@@ -154,6 +154,12 @@ def test_ordinary_words_written_with_a_capital_are_no_unknown_names(answerer, qu
     assert not answerer.ask("What does the report say about Zurich's open drug scene?").citations
 
 
+def test_a_number_the_documents_lack_counts_at_the_start_of_a_question_too(answerer):
+    """"2024?" was answered with 15 quotes: a name is not looked for at a question's start (its first
+    word has a capital anyway), and neither was a number."""
+    assert answerer.ask("2024?").abstained
+
+
 def test_what_someone_the_documents_never_name_said_is_not_answered(answerer):
     """Answered with the police focus group's words under "The police" lead, as if they were his."""
     assert answerer.ask("What did Jens Stoltenberg say about the police?").abstained

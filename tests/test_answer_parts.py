@@ -170,6 +170,12 @@ def test_a_request_for_the_answers_layout_is_no_part_of_the_search():
         assert without_layout_request(asked) == "Hva sa politiet?", asked
     assert without_layout_request("Summarise the op-ed in two points. Focus on the police.") == \
         "Summarise the op-ed. Focus on the police."
+    # A second hard try's phrasings (each kept the request in the search and changed the quotes):
+    for asked in ("What did the police say? Svar kort og konsist.", "What did the police say (one short paragraph)",
+                  "What did the police say? Use plain English, two sentences max.",
+                  "What did the police say; keep it under three lines",
+                  "What did the police say?\n\nFormat: markdown bullets."):
+        assert without_layout_request(asked).rstrip("?") == "What did the police say", asked
 
 
 def test_words_that_only_sometimes_name_a_layout_stay_in_the_question():
@@ -178,7 +184,8 @@ def test_words_that_only_sometimes_name_a_layout_stay_in_the_question():
                  "Hva sier rapporten i avsnitt 4 om politiet?", "Hva sa de om folk med ord som «narkoman»?",
                  "Is addiction treated as a list of diagnoses?", "Er politiet enig i noen punkter?",
                  "in three bullet points", "What did they use the money for?", "Give me the key points.",
-                 "What did the police say? Please answer in English."):
+                 "What did the police say? Please answer in English.",
+                 "What did they say about the media (and the press)?"):
         assert without_layout_request(kept) == kept
 
 

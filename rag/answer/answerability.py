@@ -21,8 +21,8 @@ from rag.index.lexical import analyse
 from rag.language import detect_language
 from rag.types import Hit
 
-# Capitalised words not at the start of a sentence, and numbers of 3+ digits.
-NAME_OR_NUMBER = re.compile(r"(?<!^)(?<![.?!:]\s)\b([A-ZÆØÅ][\wæøåÆØÅ-]{2,}|\d{3,})")
+# Capitalised words not at the start of a sentence, and numbers of 3+ digits anywhere ("2024?").
+NAME_OR_NUMBER = re.compile(r"(?<!^)(?<![.?!:]\s)\b([A-ZÆØÅ][\wæøåÆØÅ-]{2,})|\b(\d{3,})")
 
 
 def unknown_names(question: str, vocabulary, other_language: bool = False) -> list[str]:
@@ -31,7 +31,7 @@ def unknown_names(question: str, vocabulary, other_language: bool = False) -> li
     In a question in another language than the corpus (`other_language`), an ordinary word
     written with a capital ("the Police") is no name: it could not occur in the corpus as
     written."""
-    return [match.group(1) for match in _unknown(question, vocabulary, other_language)]
+    return [_name(match) for match in _unknown(question, vocabulary, other_language)]
 
 
 def absent_speakers(question: str, vocabulary, other_language: bool = False) -> list[str]:
@@ -44,8 +44,12 @@ def absent_speakers(question: str, vocabulary, other_language: bool = False) -> 
 def _unknown(question: str, vocabulary, other_language: bool) -> list[re.Match]:
     """The matches of `unknown_names`, with where they stand."""
     matches = NAME_OR_NUMBER.finditer(question)
-    matches = [m for m in matches if not (other_language and is_ordinary_word(m.group(1)))]
-    return [m for m in matches if not any(term in vocabulary for term in analyse(m.group(1)))]
+    matches = [m for m in matches if not (other_language and is_ordinary_word(_name(m)))]
+    return [m for m in matches if not any(term in vocabulary for term in analyse(_name(m)))]
+
+
+def _name(match: re.Match) -> str:
+    return match.group(1) or match.group(2)
 
 
 def _speakers(question: str, unknown: list[re.Match]) -> list[str]:
@@ -54,17 +58,18 @@ def _speakers(question: str, unknown: list[re.Match]) -> list[str]:
     if not said:
         return []
     start, end = said.span("subject")
-    return [m.group(1) for m in unknown if start <= m.start() and m.end() <= end]
+    return [_name(m) for m in unknown if start <= m.start() and m.end() <= end]
 
 
 def should_abstain(similarity: float, unknown: list[str], low: float, high: float,
-                   absent_speaker: bool = False, about_named: bool = False) -> bool:
+                   absent_speaker: bool = False, about_named: bool = False, only_unknown: bool = False) -> bool:
     """Abstain below `low`, or below `high` when the question names something the corpus lacks,
-    or whenever it asks what someone the corpus never names said; never when it asks about a
-    perspective of the corpus as a whole ("What is the op-ed about?"): the answer is its text."""
+    or whenever it asks what someone the corpus never names said or asks only about what the
+    corpus lacks ("2024?" reached 0.85); never when it asks about a perspective of the corpus as
+    a whole ("What is the op-ed about?"): the answer is its text."""
     if about_named:
         return False
-    return absent_speaker or similarity < low or (bool(unknown) and similarity < high)
+    return absent_speaker or only_unknown or similarity < low or (bool(unknown) and similarity < high)
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,7 @@ class Evidence:
     similarity: float
     unknown: list[str]
     absent_speakers: list[str] = field(default_factory=list)
+    only_unknown: bool = False  # nothing in the question but what the corpus lacks
 
 
 def evidence_strength(query: str, hits: list[Hit], vocabulary, same_language_offset: float) -> Evidence:
@@ -86,4 +92,7 @@ def evidence_strength(query: str, hits: list[Hit], vocabulary, same_language_off
     offset = same_language_offset if same_language else 0.0
     query = query.strip()
     unknown = _unknown(query, vocabulary, not same_language)
-    return Evidence(best.similarity - offset, [m.group(1) for m in unknown], _speakers(query, unknown))
+    names = [_name(m) for m in unknown]
+    lacked = {term for name in names for term in analyse(name)}
+    only_unknown = bool(names) and set(analyse(query)) <= lacked
+    return Evidence(best.similarity - offset, names, _speakers(query, unknown), only_unknown)

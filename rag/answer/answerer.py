@@ -124,7 +124,7 @@ class Answerer:
         evidence = self.evidence_strength(query, hits)
         return should_abstain(evidence.similarity, evidence.unknown, self.settings.abstain_similarity,
                               self.settings.abstain_similarity_unknown_name, bool(evidence.absent_speakers),
-                              about_named)
+                              about_named, evidence.only_unknown)
 
     def evidence_strength(self, query: str, hits: list[Hit]) -> Evidence:
         """What the abstention rule weighs for `query` and its (non-empty) hits."""

@@ -16,8 +16,8 @@ import re
 
 PREPOSITION = r"(?:in|as|into|using|with|i|som|med|på)"
 COUNT = (r"(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|\d+|en|ett|én|ei|to|tre|fire|fem|seks|sju|syv|"
-         r"åtte|ni|ti|a few|short|brief|bulleted|numbered|korte?|max|maks|maximum|maksimalt|at most|høyst|inntil|"
-         r"no more than|not more than|under|less than|fewer than|mindre enn)")
+         r"åtte|ni|ti|a few|single|enkelt|short|brief|bulleted|numbered|korte?|max|maks|maximum|maksimalt|at most|"
+         r"høyst|inntil|no more than|not more than|under|less than|fewer than|mindre enn)")
 ALWAYS_LAYOUT = (r"(?:bullet[- ]?points?|bullets|bullet form|kulepunkt(?:er)?|punktform|punktliste|stikkordsform|"
                  r"table form|tabular form|tabellform|numbered list|nummerert liste)")
 SOMETIMES_LAYOUT = r"(?:points|sentences?|words|paragraphs?|list|table|punkter|setning(?:er)?|ord|avsnitt|liste|tabell)"
@@ -28,21 +28,29 @@ LAYOUT_PHRASE = re.compile(
     r"|[,;]?\s*\b(?:briefly|kort fortalt|kortfattet)\b", re.IGNORECASE)
 # What a sentence that only asks for a layout is made of: at least one word of the layout itself ...
 LAYOUT_WORDS = frozenset("""short shorter brief briefly concise bullet bullets points point paragraph paragraphs
-sentence sentences words list table tl dr summary kort kortere kortfattet punktform punktliste kulepunkt
-kulepunkter punkter setning setninger avsnitt ord stikkord stikkordsmessig liste tabell""".split())
+sentence sentences words list table tl dr summary lines markdown intro introduction headings kort kortere
+kortfattet konsis konsist punktform punktliste kulepunkt kulepunkter punkter setning setninger avsnitt ord
+stikkord stikkordsmessig liste tabell sammendrag linjer""".split())
 # ... and otherwise only words that ask for it.
 ASKING_FOR_LAYOUT = LAYOUT_WORDS | frozenset("""answer reply respond write give me use keep it to be please max
 maximum at most no not more than under within less fewer only just with in as a an the one two three four five
-six ten numbered form format put your svar svaret skriv gi meg bruk hold det takk maks maksimalt høyst på i en
-ett én ei to tre fire fem med som holder vær vennligst mer enn ikke bare kun nummerert""".split())
-# Where a question and a request may part: after a full stop, "?" or "!", at a dash or a semicolon.
-CLAUSE_BREAK = re.compile(r"((?<=[.?!])\s+|\s+[-–—]\s+|;\s+)")
+six ten numbered form format put your and or single plain simple can you could without english
+norwegian language svar svaret skriv gi
+meg bruk hold det takk maks maksimalt høyst på i en ett én ei to tre fire fem med som holder vær vennligst mer
+enn ikke bare kun nummerert og eller uten et enkel enkelt kan du norsk engelsk språk""".split())
+# Where a question and a request may part: after a full stop, "?" or "!", at a dash, a semicolon or a
+# line break; and a closing parenthesis ("... about the media (one short paragraph)").
+CLAUSE_BREAK = re.compile(r"((?<=[.?!])\s+|\s+[-–—]\s+|;\s+|\s*\n\s*)")
+CLOSING_ASIDE = re.compile(r"\s*\(([^()]*)\)(?=\s*[.?!]?\s*$)")
 WORD = re.compile(r"\w+")
 
 
 def without_layout_request(question: str) -> str:
     """The question without a request for the answer's layout; the question itself when nothing
     else would be left."""
+    aside = CLOSING_ASIDE.search(question)
+    if aside and _asks_only_for_layout(aside.group(1)):
+        question = question[:aside.start()] + question[aside.end():]
     pieces = CLAUSE_BREAK.split(question.strip())
     clauses, breaks = pieces[0::2], pieces[1::2]
     keep = [not _asks_only_for_layout(clause) for clause in clauses]

@@ -27,6 +27,7 @@ class Signal:
     names_unknown: bool
     speaker_absent: bool = False
     about_named: bool = False
+    only_unknown: bool = False
 
 
 def question_signals(answerer) -> list[Signal]:
@@ -49,12 +50,12 @@ def signal_of(answerer, found, question_id: str, answerable: bool) -> Signal:
         return Signal(question_id, answerable, 0.0, False)
     evidence = answerer.evidence_strength(found.search_query, found.hits)
     return Signal(question_id, answerable, evidence.similarity, bool(evidence.unknown), bool(evidence.absent_speakers),
-                  found.about_named)
+                  found.about_named, evidence.only_unknown)
 
 
 def abstains(signal: Signal, low: float, high: float) -> bool:
     return should_abstain(signal.similarity, ["?"] if signal.names_unknown else [], low, high, signal.speaker_absent,
-                          signal.about_named)
+                          signal.about_named, signal.only_unknown)
 
 
 def calibrate(signals: list[Signal]) -> tuple[float, float]:

@@ -80,15 +80,16 @@ class Retriever:
             vector = _timed(timings, "embed", lambda: self._query_vector(query))
         hits = self._ranked(query, vector, k, filters, timings)
         named = _timed(timings, "perspective", lambda: self._named_perspective(query, filters))
-        about_named = named is not None and asks_about_all_of(query, named)
+        about_named = False
         if named is not None:
             group = named.perspective
             group_hits = self._ranked(query, vector, k, group.filters, {})
             # Nothing else asked about: another group's words would be quoted as if they were the named one's.
-            hits = group_hits if about_named and group_hits else \
+            about_named = bool(group_hits) and asks_about_all_of(query, named)
+            hits = group_hits if about_named else \
                 _without_duplicates(promote(hits, group_hits, group, self.config.perspective.promote_margin), k)
         timings["total"] = sum(timings.values())
-        return SearchResult(query, hits, timings, named, about_named and bool(hits))
+        return SearchResult(query, hits, timings, named, about_named)
 
     def _query_vector(self, query: str) -> np.ndarray:
         """The query's vector, refused when it has another dimension than the index's
