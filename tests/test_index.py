@@ -126,6 +126,20 @@ def test_an_index_of_text_read_by_older_rules_is_stale(seed_index, settings_fact
         "documents are now read and split into sentences by newer rules (version 2)"]
 
 
+def test_perspectives_found_by_an_older_rule_are_found_anew_when_the_index_is_opened(corpus_copy, embedder):
+    """The app kept an older rule's perspectives (the op-ed not named "the op-ed") until `rag index update`."""
+    from rag.index.perspectives import PERSPECTIVES_VERSION
+
+    settings = corpus_copy
+    manifest_path = index_files.current_version(settings.index_dir) / index_files.MANIFEST
+    manifest = json.loads(manifest_path.read_text())
+    manifest["perspectives"]["version"] = PERSPECTIVES_VERSION - 1
+    manifest_path.write_text(json.dumps(manifest))
+    index = ensure_index(settings, embedder, progress=lambda message: None)
+    assert index.manifest["perspectives"]["version"] == PERSPECTIVES_VERSION
+    assert any("the op-ed" in p.forms for p in index.perspectives.perspectives)
+
+
 def test_corrupt_index_is_detected_and_rebuilt(corpus_copy, embedder):
     settings = corpus_copy
     (index_files.current_version(settings.index_dir) / "vectors" / "vectors.npy").write_bytes(b"garbage")

@@ -102,8 +102,7 @@ def update_index(settings: Settings, embedder: AnyEmbedder | None = None, progre
         if loaded is not None:
             documents = _readable_or_kept(settings, loaded, previous, report, progress, prune)
         plan = _plan(previous, documents, report)
-        report.perspectives_refreshed = previous is not None and \
-            previous.manifest.get("perspectives", {}).get("version") != PERSPECTIVES_VERSION
+        report.perspectives_refreshed = previous is not None and _older_perspectives(previous.manifest)
         if previous is not None and not report.changed_anything:
             # Shards left by a run killed between its swap and their removal: nothing is missing now.
             clear_checkpoints(settings.index_dir)
@@ -285,6 +284,10 @@ def _manifest(settings, embedder, documents, chunks, store, previous, perspectiv
     }
 
 
+def _older_perspectives(manifest: dict) -> bool:
+    return manifest.get("perspectives", {}).get("version") != PERSPECTIVES_VERSION
+
+
 def ensure_index(settings: Settings, embedder: AnyEmbedder | None = None, progress: Progress = _stderr,
                  documents: list[Document] | None = None) -> Index:
     """The current index, built first when there is none (or it is broken or stale).
@@ -297,7 +300,9 @@ def ensure_index(settings: Settings, embedder: AnyEmbedder | None = None, progre
         try:
             index = load_index(settings.index_dir)
             check_embedding(index.manifest, settings.embedding_model)
-            if not stale_reasons(index.manifest, settings):
+            # Perspectives found by an older rule are re-found (every vector reused), or the app would
+            # go on naming groups the old way until someone ran `rag index update`.
+            if not stale_reasons(index.manifest, settings) and not _older_perspectives(index.manifest):
                 return index
         except (IndexMissing, IndexCorrupt):
             pass
