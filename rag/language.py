@@ -1,5 +1,5 @@
-"""Which language a question is in: English or Norwegian (bokmål/nynorsk), by function words;
-and whether it has words at all."""
+"""Which language a question is in: English or Norwegian (bokmål/nynorsk), by function words; which
+one it asks its answer in; and whether it has words at all."""
 from __future__ import annotations
 
 import re
@@ -11,6 +11,13 @@ NORWEGIAN = frozenset("""og i på til for med om hva hvilke hvilken hvem hvorfor
 har hadde sier sa mener det den de dette disse som ikke en et ei av fra kan skal vil bør må ved
 at seg sin sine sitt også eller enn hos mot etter""".split())
 WORD = re.compile(r"\w+", re.UNICODE)
+LANGUAGE_NAMES = {"english": "en", "engelsk": "en", "norwegian": "no", "norsk": "no", "bokmål": "no"}
+# "Summarise the op-ed in Norwegian", "Hva sa politiet? Svar på engelsk.": a language named after an
+# answering verb, or closing a clause. "What does Norwegian law say ...?" names none.
+ASKED_LANGUAGE = re.compile(
+    r"\b(?:(?:answer|reply|respond|write|explain|summari[sz]e|svar|skriv|forklar|oppsummer)\b[^.?!]{0,40}?\s+"
+    r"(?:in|på)\s+(english|engelsk|norwegian|norsk|bokmål)(?![\w-])"
+    r"|(?:in|på)\s+(english|engelsk|norwegian|norsk|bokmål)(?=\s*(?:please|takk)?\s*(?:[.?!,;:]|$)))", re.IGNORECASE)
 
 
 def detect_language(text: str, default: str = "en") -> str:
@@ -21,6 +28,13 @@ def detect_language(text: str, default: str = "en") -> str:
     if english == norwegian:
         return default
     return "en" if english > norwegian else "no"
+
+
+def asked_language(question: str) -> str | None:
+    """The answer language the question asks for in words ("... in Norwegian"), if any: it wins
+    over the language the question is written in."""
+    asked = ASKED_LANGUAGE.search(question)
+    return LANGUAGE_NAMES[(asked.group(1) or asked.group(2)).lower()] if asked else None
 
 
 def question_problem(question: str) -> str | None:

@@ -154,6 +154,15 @@ def test_ordinary_words_written_with_a_capital_are_no_unknown_names(answerer, qu
     assert not answerer.ask("What does the report say about Zurich's open drug scene?").citations
 
 
+@pytest.mark.parametrize("question, language", [
+    ("What did the police say about lack of resources? Svar på norsk.", "no"),
+    ("Hva sa politiet om mangel på ressurser? Answer in English.", "en")])
+def test_an_answer_is_in_the_language_the_question_asks_for(answerer, question, language):
+    answer = answerer.ask(question)
+    assert answer.language == language and answer.search_query == question.rsplit("?", 1)[0] + "?"
+    assert answer.text.splitlines()[0].endswith("sier:" if language == "no" else "said:")
+
+
 def test_a_number_the_documents_lack_counts_at_the_start_of_a_question_too(answerer):
     """"2024?" was answered with 15 quotes: a name is not looked for at a question's start (its first
     word has a capital anyway), and neither was a number."""

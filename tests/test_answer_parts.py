@@ -174,7 +174,9 @@ def test_a_request_for_the_answers_layout_is_no_part_of_the_search():
     for asked in ("What did the police say? Svar kort og konsist.", "What did the police say (one short paragraph)",
                   "What did the police say? Use plain English, two sentences max.",
                   "What did the police say; keep it under three lines",
-                  "What did the police say?\n\nFormat: markdown bullets."):
+                  "What did the police say?\n\nFormat: markdown bullets.",
+                  "Briefly, and in Norwegian: What did the police say?",
+                  "What did the police say? Please answer in English."):
         assert without_layout_request(asked).rstrip("?") == "What did the police say", asked
 
 
@@ -184,8 +186,7 @@ def test_words_that_only_sometimes_name_a_layout_stay_in_the_question():
                  "Hva sier rapporten i avsnitt 4 om politiet?", "Hva sa de om folk med ord som «narkoman»?",
                  "Is addiction treated as a list of diagnoses?", "Er politiet enig i noen punkter?",
                  "in three bullet points", "What did they use the money for?", "Give me the key points.",
-                 "What did the police say? Please answer in English.",
-                 "What did they say about the media (and the press)?"):
+                 "What did they say about the media (and the press)?", "What does Norwegian law say?"):
         assert without_layout_request(kept) == kept
 
 
@@ -214,3 +215,15 @@ def test_a_question_asks_about_a_perspective_as_a_whole_when_it_names_nothing_el
     for topical in ("What did the police say about resources?", "Hva sier politiet om rusreformen?",
                     "What did Jens Stoltenberg say about the police?", "What did the police say in 2024?"):
         assert not asks_about_all_of(topical, police), topical
+
+
+def test_a_language_asked_for_in_words_is_the_answers():
+    """"Briefly, and in Norwegian: ..." was answered in English, with "and in Norwegian:" in the search."""
+    from rag.language import asked_language
+
+    assert asked_language("Summarise the op-ed in Norwegian") == "no"
+    assert asked_language("Hva sa politiet? Svar på engelsk.") == "en"
+    assert asked_language("Answer in Norwegian please: what did the police say?") == "no"
+    for none in ("What does Norwegian law say about drugs?", "What is written in Norwegian law?",
+                 "How do the police describe users in English-language media?", "Hva sa politiet?"):
+        assert asked_language(none) is None, none

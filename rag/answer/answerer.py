@@ -29,7 +29,7 @@ from rag.answer.support import SupportChecker, SupportConfig
 from rag.embedding import AnyEmbedder, make_embedder
 from rag.errors import SettingsError
 from rag.index import Index, ensure_index
-from rag.language import detect_language, question_problem
+from rag.language import asked_language, detect_language, question_problem
 from rag.retrieval import Retriever
 from rag.settings import Settings
 from rag.types import Answer, Filters, Hit
@@ -147,7 +147,8 @@ class Answerer:
         search_query = self._standalone(question, history)
         rewritten = time.perf_counter()
         result = self.retriever.search(search_query, k, filters)
-        turn = Turn(question, search_query, language or detect_language(question), result.hits, result.named,
+        language = language or asked_language(question) or detect_language(question)
+        turn = Turn(question, search_query, language, result.hits, result.named,
                     result.about_named, deadline=deadline)
         turn.timings["rewrite"] = (rewritten - started) * 1000
         turn.timings["retrieve"] = (time.perf_counter() - rewritten) * 1000

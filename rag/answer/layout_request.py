@@ -25,10 +25,13 @@ LAYOUT_PHRASE = re.compile(
     rf"[,;]?\s*\b{PREPOSITION}\s+(?:{COUNT}\s+)*{ALWAYS_LAYOUT}\b"
     rf"|[,;]?\s*\b{PREPOSITION}\s+(?:{COUNT}\s+)+{SOMETIMES_LAYOUT}\b(?!\s*(?:\d|of|som|av|from|fra)\b)"
     rf"|[,;]?\s*\b{PREPOSITION}\s+{SOMETIMES_LAYOUT}(?=\s*(?:please|takk)?\s*(?:[.?!,;:]|$))"
-    r"|[,;]?\s*\b(?:briefly|kort fortalt|kortfattet)\b", re.IGNORECASE)
-# What a sentence that only asks for a layout is made of: at least one word of the layout itself ...
-LAYOUT_WORDS = frozenset("""short shorter brief briefly concise bullet bullets points point paragraph paragraphs
-sentence sentences words list table tl dr summary lines markdown intro introduction headings kort kortere
+    r"|[,;]?\s*\b(?:briefly|kort fortalt|kortfattet)\b"
+    r"|[,;]?\s*\b(?:in|på)\s+(?:english|engelsk|norwegian|norsk|bokmål)(?=\s*(?:please|takk)?\s*(?:[.?!,;:]|$))",
+    re.IGNORECASE)
+# What a sentence that only asks for a layout (or a language) is made of: at least one word of the
+# layout itself ...
+LAYOUT_WORDS = frozenset("""english norwegian norsk engelsk short shorter brief briefly concise bullet bullets
+points point paragraph paragraphs sentence sentences words list table tl dr summary lines markdown intro introduction headings kort kortere
 kortfattet konsis konsist punktform punktliste kulepunkt kulepunkter punkter setning setninger avsnitt ord
 stikkord stikkordsmessig liste tabell sammendrag linjer""".split())
 # ... and otherwise only words that ask for it.
@@ -42,15 +45,17 @@ enn ikke bare kun nummerert og eller uten et enkel enkelt kan du norsk engelsk s
 # line break; and a closing parenthesis ("... about the media (one short paragraph)").
 CLAUSE_BREAK = re.compile(r"((?<=[.?!])\s+|\s+[-–—]\s+|;\s+|\s*\n\s*)")
 CLOSING_ASIDE = re.compile(r"\s*\(([^()]*)\)(?=\s*[.?!]?\s*$)")
+OPENING_ASIDE = re.compile(r"^\s*([^:?.!]{1,60}):\s*")  # "Briefly, and in Norwegian: what did ...?"
 WORD = re.compile(r"\w+")
 
 
 def without_layout_request(question: str) -> str:
     """The question without a request for the answer's layout; the question itself when nothing
     else would be left."""
-    aside = CLOSING_ASIDE.search(question)
-    if aside and _asks_only_for_layout(aside.group(1)):
-        question = question[:aside.start()] + question[aside.end():]
+    for aside in (CLOSING_ASIDE.search(question), OPENING_ASIDE.match(question)):
+        rest = question[:aside.start()] + " " + question[aside.end():] if aside else ""
+        if aside and rest.strip() and _asks_only_for_layout(aside.group(1)):
+            question = rest
     pieces = CLAUSE_BREAK.split(question.strip())
     clauses, breaks = pieces[0::2], pieces[1::2]
     keep = [not _asks_only_for_layout(clause) for clause in clauses]
