@@ -31,9 +31,9 @@ LAYOUT_PHRASE = re.compile(
 # What a sentence that only asks for a layout (or a language) is made of: at least one word of the
 # layout itself ...
 LAYOUT_WORDS = frozenset("""english norwegian norsk engelsk short shorter brief briefly concise bullet bullets
-points point paragraph paragraphs sentence sentences words list table tl dr summary lines markdown intro introduction headings kort kortere
-kortfattet konsis konsist punktform punktliste kulepunkt kulepunkter punkter setning setninger avsnitt ord
-stikkord stikkordsmessig liste tabell sammendrag linjer""".split())
+points point paragraph paragraphs sentence sentences words list table tl dr summary lines markdown intro
+introduction headings kort kortere kortfattet konsis konsist punktform punktliste kulepunkt kulepunkter punkter
+setning setninger avsnitt ord stikkord stikkordsmessig liste tabell sammendrag linjer""".split())
 # ... and otherwise only words that ask for it.
 ASKING_FOR_LAYOUT = LAYOUT_WORDS | frozenset("""answer reply respond write give me use keep it to be please max
 maximum at most no not more than under within less fewer only just with in as a an the one two three four five
