@@ -23,6 +23,8 @@ from rag.types import Hit
 
 # Capitalised words not at the start of a sentence, and numbers of 3+ digits anywhere ("2024?").
 NAME_OR_NUMBER = re.compile(r"(?<!^)(?<![.?!:]\s)\b([A-ZÆØÅ][\wæøåÆØÅ-]{2,})|\b(\d{3,})")
+# A question of one capitalised word is that word: "Portugal?" (nothing in it starts a sentence).
+ONE_NAME = re.compile(r"^\s*([A-ZÆØÅ][\wæøåÆØÅ-]{2,})()\W*$")
 
 
 def unknown_names(question: str, vocabulary, other_language: bool = False) -> list[str]:
@@ -43,7 +45,7 @@ def absent_speakers(question: str, vocabulary, other_language: bool = False) -> 
 
 def _unknown(question: str, vocabulary, other_language: bool) -> list[re.Match]:
     """The matches of `unknown_names`, with where they stand."""
-    matches = NAME_OR_NUMBER.finditer(question)
+    matches = [ONE_NAME.match(question)] if ONE_NAME.match(question) else NAME_OR_NUMBER.finditer(question)
     matches = [m for m in matches if not (other_language and is_ordinary_word(_name(m)))]
     return [m for m in matches if not any(term in vocabulary for term in analyse(_name(m)))]
 
