@@ -12,12 +12,15 @@ har hadde sier sa mener det den de dette disse som ikke en et ei av fra kan skal
 at seg sin sine sitt også eller enn hos mot etter""".split())
 WORD = re.compile(r"\w+", re.UNICODE)
 LANGUAGE_NAMES = {"english": "en", "engelsk": "en", "norwegian": "no", "norsk": "no", "bokmål": "no"}
+# "in Norwegian" closing a clause (before "please" and punctuation, or the end): a request for the
+# answer's language wherever it stands, as opposed to "in Norwegian law".
+IN_LANGUAGE_AT_CLAUSE_END = (r"(?:in|på)\s+(" + "|".join(LANGUAGE_NAMES) + r")"
+                             r"(?=\s*(?:please|takk)?\s*(?:[.?!,;:]|$))")
 # "Summarise the op-ed in Norwegian", "Hva sa politiet? Svar på engelsk.": a language named after an
 # answering verb, or closing a clause. "What does Norwegian law say ...?" names none.
 ASKED_LANGUAGE = re.compile(
     r"\b(?:(?:answer|reply|respond|write|explain|summari[sz]e|svar|skriv|forklar|oppsummer)\b[^.?!]{0,40}?\s+"
-    r"(?:in|på)\s+(english|engelsk|norwegian|norsk|bokmål)(?![\w-])"
-    r"|(?:in|på)\s+(english|engelsk|norwegian|norsk|bokmål)(?=\s*(?:please|takk)?\s*(?:[.?!,;:]|$)))", re.IGNORECASE)
+    r"(?:in|på)\s+(" + "|".join(LANGUAGE_NAMES) + r")(?![\w-])|" + IN_LANGUAGE_AT_CLAUSE_END + ")", re.IGNORECASE)
 
 
 def detect_language(text: str, default: str = "en") -> str:

@@ -45,7 +45,8 @@ def absent_speakers(question: str, vocabulary, other_language: bool = False) -> 
 
 def _unknown(question: str, vocabulary, other_language: bool) -> list[re.Match]:
     """The matches of `unknown_names`, with where they stand."""
-    matches = [ONE_NAME.match(question)] if ONE_NAME.match(question) else NAME_OR_NUMBER.finditer(question)
+    one_name = ONE_NAME.match(question)
+    matches = [one_name] if one_name else NAME_OR_NUMBER.finditer(question)
     matches = [m for m in matches if not (other_language and is_ordinary_word(_name(m)))]
     return [m for m in matches if not any(term in vocabulary for term in analyse(_name(m)))]
 

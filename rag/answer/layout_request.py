@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import re
 
+from rag.language import IN_LANGUAGE_AT_CLAUSE_END, LANGUAGE_NAMES
+
 PREPOSITION = r"(?:in|as|into|using|with|i|som|med|på)"
 COUNT = (r"(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|\d+|en|ett|én|ei|to|tre|fire|fem|seks|sju|syv|"
          r"åtte|ni|ti|a few|single|enkelt|short|brief|bulleted|numbered|korte?|max|maks|maximum|maksimalt|at most|"
@@ -26,21 +28,19 @@ LAYOUT_PHRASE = re.compile(
     rf"|[,;]?\s*\b{PREPOSITION}\s+(?:{COUNT}\s+)+{SOMETIMES_LAYOUT}\b(?!\s*(?:\d|of|som|av|from|fra)\b)"
     rf"|[,;]?\s*\b{PREPOSITION}\s+{SOMETIMES_LAYOUT}(?=\s*(?:please|takk)?\s*(?:[.?!,;:]|$))"
     r"|[,;]?\s*\b(?:briefly|kort fortalt|kortfattet)\b"
-    r"|[,;]?\s*\b(?:in|på)\s+(?:english|engelsk|norwegian|norsk|bokmål)(?=\s*(?:please|takk)?\s*(?:[.?!,;:]|$))",
-    re.IGNORECASE)
+    r"|[,;]?\s*\b" + IN_LANGUAGE_AT_CLAUSE_END, re.IGNORECASE)
 # What a sentence that only asks for a layout (or a language) is made of: at least one word of the
 # layout itself ...
-LAYOUT_WORDS = frozenset("""english norwegian norsk engelsk short shorter brief briefly concise bullet bullets
+LAYOUT_WORDS = frozenset(LANGUAGE_NAMES) | frozenset("""short shorter brief briefly concise bullet bullets
 points point paragraph paragraphs sentence sentences words list table tl dr summary lines markdown intro
 introduction headings kort kortere kortfattet konsis konsist punktform punktliste kulepunkt kulepunkter punkter
 setning setninger avsnitt ord stikkord stikkordsmessig liste tabell sammendrag linjer""".split())
 # ... and otherwise only words that ask for it.
 ASKING_FOR_LAYOUT = LAYOUT_WORDS | frozenset("""answer reply respond write give me use keep it to be please max
 maximum at most no not more than under within less fewer only just with in as a an the one two three four five
-six ten numbered form format put your and or single plain simple can you could without english
-norwegian language svar svaret skriv gi
-meg bruk hold det takk maks maksimalt høyst på i en ett én ei to tre fire fem med som holder vær vennligst mer
-enn ikke bare kun nummerert og eller uten et enkel enkelt kan du norsk engelsk språk""".split())
+six ten numbered form format put your and or single plain simple can you could without language svar svaret
+skriv gi meg bruk hold det takk maks maksimalt høyst på i en ett én ei to tre fire fem med som holder vær vennligst mer
+enn ikke bare kun nummerert og eller uten et enkel enkelt kan du språk""".split())
 # Where a question and a request may part: after a full stop, "?" or "!", at a dash, a semicolon or a
 # line break; and a closing parenthesis ("... about the media (one short paragraph)").
 CLAUSE_BREAK = re.compile(r"((?<=[.?!])\s+|\s+[-–—]\s+|;\s+|\s*\n\s*)")

@@ -10,7 +10,7 @@ import re
 from html.parser import HTMLParser
 
 from rag.ingest.blocks import HEADING, TEXT, Block, Parsed
-from rag.ingest.tables import table_lines
+from rag.ingest.tables import as_cell_text, table_lines
 
 SKIPPED = {"script", "style", "noscript", "nav", "header", "footer", "aside", "form", "svg",
            "template", "iframe", "button", "select"}
@@ -96,8 +96,8 @@ class _BlockCollector(HTMLParser):
         table, outer_buffer = self.tables.pop()
         table.end_cell(self.buffer)
         self.buffer = outer_buffer
-        if self.tables:  # rows "; " apart and cells ", ", as " | " parts the outer table's cells
-            self.buffer.append(" " + "; ".join(line.replace(" | ", ", ") for line in table.lines()) + " ")
+        if self.tables:
+            self.buffer.append(" " + as_cell_text(table.lines()) + " ")
         else:
             self.blocks += [Block(TEXT, line) for line in table.lines()]
 

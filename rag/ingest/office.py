@@ -10,7 +10,7 @@ from pathlib import Path
 from rag.errors import IngestError
 from rag.ingest.blocks import HEADING, TEXT, Block, Parsed
 from rag.ingest.plaintext import heading_rank
-from rag.ingest.tables import table_lines
+from rag.ingest.tables import as_cell_text, table_lines
 
 # A .docx is a zip; refuse archives that would inflate past this (zip bombs).
 MAX_DOCX_UNPACKED_BYTES = 200 * 1024 * 1024
@@ -107,8 +107,7 @@ def _docx_rows(table) -> list[list[str | None]]:
 
 
 def _nested(cell) -> list[str]:
-    """The tables in a cell, their rows "; " apart and their cells ", " (" | " parts the outer cells)."""
-    return ["; ".join(line.replace(" | ", ", ") for line in table_lines(_docx_rows(table))) for table in cell.tables]
+    return [as_cell_text(table_lines(_docx_rows(table))) for table in cell.tables]
 
 
 def _docx_block(style: str, text: str) -> Block:

@@ -52,6 +52,12 @@ def _guessed_header_rows(rows: list[Row]) -> int:
     return 2 if grouped and _names_columns(rows[:2], rows[2:]) else 0
 
 
+def as_cell_text(lines: list[str]) -> str:
+    """A table nested in a cell, as that cell's text: rows "; " apart and cells ", " (" | " parts
+    the outer table's cells)."""
+    return "; ".join(line.replace(" | ", ", ") for line in lines)
+
+
 def _names_columns(header: list[Row], rest: list[Row]) -> bool:
     """Do the `header` rows name the columns: three or more, each named (but a corner cell, or one
     a merged name spans), none a figure, above a column of figures?"""

@@ -47,7 +47,7 @@ say says said saying think thinks thought argue argues argued write writes wrote
 written mean means meant believe believes describe describes described tell tells told propose proposes
 proposed suggest suggests suggested recommend recommends recommended summarise summarize summary sum up
 main key points point views view position stance opinion opinions message arguments argument conclusions
-overall generally general whole tell please give overview
+overall generally general whole please give overview
 sier sa sagt mener mente skriver skrev skrevet tenker tror beskriver foreslår anbefaler oppsummer
 oppsummering hovedpoeng hovedpoengene poeng poengene budskap budskapet syn synet standpunkt argumenter
 argumentene konklusjon konklusjonene handler helhet generelt kort fortell gi oversikt hvem hvilke hvilket
