@@ -148,7 +148,7 @@ class Answerer:
         rewritten = time.perf_counter()
         result = self.retriever.search(search_query, k, filters)
         language = language or asked_language(question) or detect_language(question)
-        turn = Turn(question, search_query, language, result.hits, result.named,
+        turn = Turn(question, search_query, language, result.hits, result.speakers,
                     result.about_named, deadline=deadline)
         turn.timings["rewrite"] = (rewritten - started) * 1000
         turn.timings["retrieve"] = (time.perf_counter() - rewritten) * 1000

@@ -38,7 +38,7 @@ class Turn:
     search_query: str
     language: str
     hits: list[Hit]
-    named: Mention | None = None  # the perspective the question named, if any
+    speakers: list[Mention] = field(default_factory=list)  # the perspectives the question named as speakers
     about_named: bool = False  # ... and nothing else ("Summarise the op-ed")
     timings: dict = field(default_factory=dict)
     deadline: float = 0.0  # monotonic time by which the backend must be done

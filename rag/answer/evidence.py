@@ -92,8 +92,11 @@ def quote_context(document: Document, section_path: tuple[str, ...]) -> str:
 
 
 def group_evidence(picks: list[Candidate], documents: dict[str, Document], perspectives: list[Perspective],
-                   named: Perspective | None = None, mention: str = "") -> list[EvidenceGroup]:
-    """The picked passages grouped by perspective, best group first (the named one, if it has any)."""
+                   speakers: dict[Perspective, str] | None = None) -> list[EvidenceGroup]:
+    """The picked passages grouped by perspective: the groups of the perspectives the question
+    named as speakers first, in the order it named them, then the best group first. `speakers`
+    maps each named perspective to the question's words for it ("the police"), or ""."""
+    speakers = speakers or {}
     groups: dict[tuple, EvidenceGroup] = {}
     for rank, pick in enumerate(picks):
         chunk = pick.source.chunk
@@ -101,12 +104,13 @@ def group_evidence(picks: list[Candidate], documents: dict[str, Document], persp
         key = (chunk.doc_id, owner.section_prefix if owner else chunk.section_path)
         if key not in groups:
             groups[key] = EvidenceGroup(documents[chunk.doc_id], owner, chunk.section_path, [],
-                                        mention if owner is not None and owner == named else "")
+                                        speakers.get(owner, "") if owner is not None else "")
         quoted = {(q.start, q.end) for q in groups[key].quotes}  # a colon may bring in another pick's sentence
         spans = [span for span in claim_spans(pick.source, pick.start, pick.end) if span not in quoted]
         groups[key].quotes += [Quote(pick.source.n, start, end, rank) for start, end in spans]
     ordered = list(groups.values())
-    ordered.sort(key=lambda g: g.perspective is None or g.perspective != named)  # stable: best first otherwise
+    named_order = {perspective: n for n, perspective in enumerate(speakers)}
+    ordered.sort(key=lambda g: named_order.get(g.perspective, len(named_order)))  # stable: best first otherwise
     for group in ordered:
         group.quotes.sort(key=lambda q: q.start)
     return ordered

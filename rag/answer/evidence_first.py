@@ -15,6 +15,7 @@ from rag.answer.backends.base import BackendError, Prompt
 from rag.answer.compose import ComposedPart, EvidenceWriter, quoted_part, writing_parts
 from rag.answer.events import Finished, TextDelta, Turn
 from rag.answer.evidence import EvidenceGroup, group_evidence, in_reading_order
+from rag.answer.extractive import Candidate
 from rag.answer.ordinary_words import all_known_words
 from rag.language import detect_language
 from rag.types import Answer, Source
@@ -54,14 +55,26 @@ def generate(answerer: "Answerer", turn: Turn, prompt: Prompt) -> Iterator:
 
 def evidence_groups(answerer: "Answerer", turn: Turn, prompt: Prompt) -> list[EvidenceGroup]:
     """The selected passages of the prompt's sources, grouped by perspective (the named one first)."""
-    picks = answerer.extractive.select(turn.search_query, prompt.sources)
-    named = turn.named.perspective if turn.named else None
-    # The question's own words for the speaker ("the police") only when answering in its language,
+    picks = _picks(answerer, turn, prompt.sources)
+    # The question's own words for a speaker ("the police") only when answering in its language,
     # and spelled as words are: "waht do the polise think" named "The polise («Politi»)".
-    asked_in = detect_language(turn.search_query)
-    mention = turn.named.text if turn.named and asked_in == turn.language else ""
-    mention = mention if all_known_words(mention, answerer.index.lexical.vocabulary) else ""
-    return group_evidence(picks, answerer.index.documents, answerer.index.perspectives.perspectives, named, mention)
+    in_its_language = detect_language(turn.search_query) == turn.language
+    vocabulary = answerer.index.lexical.vocabulary
+    speakers = {m.perspective: m.text if in_its_language and all_known_words(m.text, vocabulary) else ""
+                for m in turn.speakers}
+    return group_evidence(picks, answerer.index.documents, answerer.index.perspectives.perspectives, speakers)
+
+
+def _picks(answerer: "Answerer", turn: Turn, sources: list[Source]) -> list[Candidate]:
+    """The passages to answer from; when the question names several speakers, each one's best
+    passage among them ("What do the police and the health personnel say ...?" quoted only the
+    health personnel: the police's passages scored a little lower)."""
+    select = answerer.extractive.select
+    picks = select(turn.search_query, sources)
+    for speaker in turn.speakers if len(turn.speakers) > 1 else ():
+        if not any(speaker.perspective.covers(pick.source.chunk) for pick in picks):
+            picks += select(turn.search_query, [s for s in sources if speaker.perspective.covers(s.chunk)])[:1]
+    return picks
 
 
 def _pieces(writer: EvidenceWriter | None, turn: Turn, group: EvidenceGroup) -> Iterator[tuple[ComposedPart, str]]:

@@ -54,13 +54,16 @@ argumentene konklusjon konklusjonene handler helhet generelt kort fortell gi ove
 hvordan hvorfor""".split())
 
 
+# What stands between groups named together as speakers: "and", "or", an article, "both", "as well as".
+JOINING_WORDS = frozenset("and or the both as well og eller samt både de".split())
+
 # A cognate shares at least this many letters in a row, and this share of the span's word.
 COGNATE_LETTERS = 5
 COGNATE_SHARE = 0.6
 
 
-def question_spans(question: str) -> list[tuple[int, str]]:
-    """(start word, text) of every 1-2 word span that neither starts nor ends with a stop word."""
+def question_spans(question: str) -> list[tuple[int, int, str]]:
+    """(start word, end word, text) of every 1-2 word span that neither starts nor ends with a stop word."""
     words = WORD.findall(question)
     spans = []
     for start in range(len(words)):
@@ -69,7 +72,7 @@ def question_spans(question: str) -> list[tuple[int, str]]:
             if len(part) < size or part[0].lower() in STOPWORDS or part[-1].lower() in STOPWORDS:
                 continue
             # "user-organisation" reads as "user organisation": the parts carry the meaning.
-            spans.append((start, " ".join(part).replace("-", " ")))
+            spans.append((start, start + size, " ".join(part).replace("-", " ")))
     return spans
 
 
@@ -81,6 +84,7 @@ class Mention:
     perspective: Perspective
     text: str
     spans: tuple[str, ...] = ()  # every span that named it ("user organisations", "organisations")
+    end: int = 0  # the word after the last one that named it
 
 
 def named_perspective(question: str, table: PerspectiveTable, encode: Encoder,
@@ -96,31 +100,51 @@ def named_perspectives(text: str, table: PerspectiveTable, encode: Encoder,
     spans = question_spans(text)
     if not config.enabled or not spans or not table.perspectives:
         return []
-    scores = table.similarities(encode([span for _, span in spans]))
+    scores = table.similarities(encode([span for _, _, span in spans]))
     # Only pairs close enough to pass either test are looked at: a corpus has hundreds of perspectives.
     close = zip(*np.nonzero(scores >= min(config.threshold, config.cognate_threshold)))
-    named = sorted((spans[i][0], -float(scores[i, n]), int(n), spans[i][1]) for i, n in close
-                   if _names(spans[i][1], table.perspectives[n], scores[i], n, config))
+    named = sorted((spans[i][0], -float(scores[i, n]), int(n), spans[i][2], spans[i][1]) for i, n in close
+                   if _names(spans[i][2], table.perspectives[n], scores[i], n, config))
     first: dict[int, int] = {}
+    last: dict[int, int] = {}
     best: dict[int, tuple[float, str]] = {}
     spans_of: dict[int, list[str]] = {}
-    for start, negative_score, n, span in named:
+    for start, negative_score, n, span, end in named:
         first.setdefault(n, start)  # where it is first named ...
+        if start <= last.setdefault(n, end):  # ... up to where those words stop
+            last[n] = max(last[n], end)
         if n not in best or negative_score < best[n][0]:
             best[n] = (negative_score, span)  # ... and the words that name it best
         spans_of.setdefault(n, []).append(span)
-    return sorted((Mention(first[n], table.perspectives[n], best[n][1], tuple(spans_of[n])) for n in first),
+    return sorted((Mention(first[n], table.perspectives[n], best[n][1], tuple(spans_of[n]), last[n]) for n in first),
                   key=lambda m: m.start)
 
 
-def asks_about_all_of(question: str, mention: Mention) -> bool:
-    """True when the question names a perspective and nothing else it is about: "Summarise the
-    op-ed", "What did the police say?". Its answer is that perspective's text, whatever its
+def named_speakers(question: str, table: PerspectiveTable, encode: Encoder,
+                   config: PerspectiveConfig = PerspectiveConfig()) -> list[Mention]:
+    """The perspective named first and those named with it as speakers ("the police and the
+    health personnel", "politiet, helsepersonell og brukerorganisasjonene"): only joining words
+    stand between them. One named after a preposition is a topic, not a speaker ("Hva sier
+    brukerorganisasjonene om politiet?")."""
+    named = named_perspectives(question, table, encode, config)
+    words = [w.lower() for w in WORD.findall(question)]
+    speakers = named[:1]
+    for mention in named[1:]:
+        between = words[speakers[-1].end:mention.start]
+        if not all(word in JOINING_WORDS for word in between):
+            break
+        speakers.append(mention)
+    return speakers
+
+
+def asks_about_all_of(question: str, mentions: list[Mention]) -> bool:
+    """True when the question names perspectives and nothing else it is about: "Summarise the
+    op-ed", "What did the police say?". Its answer is those perspectives' text, whatever its
     similarity to the question ("What is the op-ed about?" scored below the abstention threshold)."""
-    named = {word for span in (mention.text, *mention.spans) for word in span.lower().split()}
+    named = {word for mention in mentions for span in (mention.text, *mention.spans) for word in span.lower().split()}
     # Numbers are words too ("in 2024" is a topic); a possessive is the name's ("the police's view").
     words = [w.lower() for w in re.findall(r"\w+", re.sub(r"['’]s\b", "", question))]
-    return all(w in named or w in STOPWORDS or w in ASKING_WORDS for w in words)
+    return all(w in named or w in STOPWORDS or w in ASKING_WORDS or w in JOINING_WORDS for w in words)
 
 
 def _names(span: str, perspective: Perspective, scores: np.ndarray, n: int, config: PerspectiveConfig) -> bool:

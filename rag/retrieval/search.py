@@ -17,7 +17,7 @@ from rag.embedding import AnyEmbedder
 from rag.embedding.remembered import RememberedEncoder
 from rag.index.loaded import Index, check_embedding, check_query_dim
 from rag.retrieval.passages import Passage, scored_passages
-from rag.retrieval.perspective import Mention, PerspectiveConfig, asks_about_all_of, named_perspective, promote
+from rag.retrieval.perspective import Mention, PerspectiveConfig, asks_about_all_of, named_speakers, promote
 from rag.types import Chunk, Filters, Hit, Source
 
 RRF_K = 60
@@ -34,13 +34,18 @@ class SearchResult:
     query: str
     hits: list[Hit]
     timings_ms: dict = field(default_factory=dict)
-    named: Mention | None = None  # the perspective the query named, if any
-    # The query asks about the named perspective as a whole ("Summarise the op-ed"): every hit is its.
+    speakers: list[Mention] = field(default_factory=list)  # the perspectives the query names as speakers
+    # The query asks about the named perspectives as a whole ("Summarise the op-ed"): every hit is theirs.
     about_named: bool = False
 
     @property
+    def named(self) -> Mention | None:
+        """The perspective the query named first, if any."""
+        return self.speakers[0] if self.speakers else None
+
+    @property
     def perspective(self) -> str | None:
-        """The label of the perspective the query named, if any."""
+        """The label of the perspective the query named first, if any."""
         return self.named.perspective.label if self.named else None
 
 
@@ -79,17 +84,18 @@ class Retriever:
         if self.config.method != "lexical":
             vector = _timed(timings, "embed", lambda: self._query_vector(query))
         hits = self._ranked(query, vector, k, filters, timings)
-        named = _timed(timings, "perspective", lambda: self._named_perspective(query, filters))
+        speakers = _timed(timings, "perspective", lambda: self._named_speakers(query, filters))
         about_named = False
-        if named is not None:
-            group = named.perspective
-            group_hits = self._ranked(query, vector, k, group.filters, {})
+        if speakers:
+            per_group = [self._ranked(query, vector, k, m.perspective.filters, {}) for m in speakers]
             # Nothing else asked about: another group's words would be quoted as if they were the named one's.
-            about_named = bool(group_hits) and asks_about_all_of(query, named)
-            hits = group_hits if about_named else \
-                _without_duplicates(promote(hits, group_hits, group, self.config.perspective.promote_margin), k)
+            about_named = all(per_group) and asks_about_all_of(query, speakers)
+            if about_named:
+                hits = _without_duplicates(_take_turns(per_group), k)
+            else:
+                hits = _without_duplicates(_take_turns(self._promoted(hits, speakers, per_group)), k)
         timings["total"] = sum(timings.values())
-        return SearchResult(query, hits, timings, named, about_named)
+        return SearchResult(query, hits, timings, speakers, about_named)
 
     def _query_vector(self, query: str) -> np.ndarray:
         """The query's vector, refused when it has another dimension than the index's
@@ -108,15 +114,24 @@ class Retriever:
             rankings["lexical"] = _timed(timings, "lexical", lambda: self._lexical(query, allowed))
         return _timed(timings, "fuse", lambda: self._fuse(rankings, k, vector))
 
-    def _named_perspective(self, query: str, filters: Filters) -> Mention | None:
-        """The perspective the query names, unless the caller already narrowed the search."""
+    def _promoted(self, hits: list[Hit], speakers: list[Mention], per_group: list[list[Hit]]) -> list[list[Hit]]:
+        """For each named speaker, `hits` with its own best hits moved to the front. A speaker named
+        alongside others is weighed against every hit but theirs: "Hva sier politiet og helsepersonell
+        om ressurser?" kept only the police's passages, each a little closer than the health personnel's."""
+        margin = self.config.perspective.promote_margin
+        ranked = []
+        for speaker, group_hits in zip(speakers, per_group):
+            others = [m.perspective for m in speakers if m is not speaker]
+            rivals = [hit for hit in hits if not any(p.covers(hit.chunk) for p in others)]
+            ranked.append(promote(rivals, group_hits, speaker.perspective, margin))
+        return ranked
+
+    def _named_speakers(self, query: str, filters: Filters) -> list[Mention]:
+        """The perspectives the query names as speakers, unless the caller already narrowed the search."""
         if self.config.method not in ("hybrid", "windows") or filters.section_prefix:
-            return None
-        named = named_perspective(query, self.index.perspectives, self._span_encoder,
-                                  self.config.perspective)
-        if named is None or (filters.doc_ids and named.perspective.doc_id not in filters.doc_ids):
-            return None
-        return named
+            return []
+        speakers = named_speakers(query, self.index.perspectives, self._span_encoder, self.config.perspective)
+        return [m for m in speakers if not filters.doc_ids or m.perspective.doc_id in filters.doc_ids]
 
     def passages(self, question: str, sources: list[Source]) -> list[Passage]:
         """The sentence-level passages of `sources` (retrieved from this index), scored against `question`."""
@@ -182,6 +197,19 @@ class Retriever:
         if len(self.index.windows.rows):
             similarity = max(similarity, float(self.index.windows.best(vector, [row])[0]))
         return similarity
+
+
+def _take_turns(rankings: list[list[Hit]]) -> list[Hit]:
+    """The rankings merged by taking one hit from each in turn: groups named together ("the police
+    and the health personnel") each get their best passages to the front, the first named first.
+    With one ranking it is that ranking."""
+    merged, seen = [], set()
+    for rank in range(max(map(len, rankings), default=0)):
+        for ranking in rankings:
+            if rank < len(ranking) and ranking[rank].row not in seen:
+                seen.add(ranking[rank].row)
+                merged.append(ranking[rank])
+    return merged
 
 
 def _contributions(scores: np.ndarray, fusion: str) -> np.ndarray:
