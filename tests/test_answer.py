@@ -263,7 +263,8 @@ def test_a_summary_of_the_op_ed_quotes_the_op_ed(answerer, question):
 
 
 @pytest.mark.parametrize("question", ["What is the op-ed about?", "What do the authors argue?",
-                                      "What are the main points of the user organisations?", "Hva mener politiet?"])
+                                      "What are the main points of the user organisations?", "Hva mener politiet?",
+                                      "Summarise the VG article", "What does the VG article argue?"])
 def test_a_question_about_a_named_perspective_as_a_whole_quotes_it_alone(answerer, question):
     """"What is the op-ed about?" abstained (its similarity to any passage is low: it has no topic),
     and "Summarise the op-ed" quoted the police focus group after the op-ed, as the op-ed's."""
@@ -271,6 +272,15 @@ def test_a_question_about_a_named_perspective_as_a_whole_quotes_it_alone(answere
     named = answerer.retriever.search(answer.search_query, 6).named.perspective
     assert not answer.abstained and answer.citations, question
     assert all(named.covers(citation) for citation in answer.citations), answer.text[:400]
+
+
+def test_an_op_ed_named_by_its_newspaper_is_known_to_the_corpus(answerer):
+    """"VG" and "kronikk" stand in no indexed text (the newspaper's credit lines are page furniture):
+    "VG-kronikken" abstained as a name the corpus lacks."""
+    from conftest import OPED
+
+    answer = answerer.ask("Hva mener VG-kronikken om LAR?")
+    assert not answer.abstained and answer.citations[0].doc_id == OPED, answer.text[:300]
 
 
 def test_an_unnamed_perspective_keeps_the_extractive_lead_of_its_document(answerer):

@@ -29,6 +29,7 @@ from rag.answer.support import SupportChecker, SupportConfig
 from rag.embedding import AnyEmbedder, make_embedder
 from rag.errors import SettingsError
 from rag.index import Index, ensure_index
+from rag.index.lexical import analyse
 from rag.language import asked_language, detect_language, question_problem
 from rag.retrieval import Retriever
 from rag.settings import Settings
@@ -128,7 +129,15 @@ class Answerer:
 
     def evidence_strength(self, query: str, hits: list[Hit]) -> Evidence:
         """What the abstention rule weighs for `query` and its (non-empty) hits."""
-        return evidence_strength(query, hits, self.index.lexical.vocabulary, self.settings.abstain_same_language_offset)
+        return evidence_strength(query, hits, self.known_terms, self.settings.abstain_same_language_offset)
+
+    @cached_property
+    def known_terms(self) -> frozenset[str]:
+        """The terms of the indexed text and of what its perspectives are called: the publication
+        and genre of an op-ed ("VG", "kronikk") stand in no indexed text, so "Hva mener
+        VG-kronikken om LAR?" abstained for naming something the corpus lacks."""
+        forms = [form for perspective in self.index.perspectives.perspectives for form in perspective.forms]
+        return frozenset(self.index.lexical.vocabulary).union(*map(analyse, forms))
 
     def _standalone(self, question: str, history: list[dict]) -> str:
         """Follow-ups become standalone queries: by the LLM when there is one, else by rule; pasted

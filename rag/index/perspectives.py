@@ -28,7 +28,7 @@ from rag.types import Chunk, Citation, Document, Filters
 
 # Raised whenever the rule that finds perspectives or their forms changes: `rag index update`
 # then re-finds them (reusing every vector), so no index keeps perspectives of an older rule.
-PERSPECTIVES_VERSION = 3
+PERSPECTIVES_VERSION = 4
 FILE = "perspectives.json"
 VECTORS = "perspectives.npy"
 WORD = re.compile(r"[^\W\d_][\w-]*", re.UNICODE)
@@ -84,12 +84,21 @@ def find_perspectives(documents: Iterable[Document]) -> list[Perspective]:
             found.append(Perspective(label, document.id, document.title, section.path, _forms([label], vocabulary)))
         authors = document.meta.get("authors") or []
         if not groups and authors:
-            genre = document.meta.get("genre", "")
-            english = GENRES.get(genre.lower())
-            named = (*_forms([genre], vocabulary), *((english, f"the {english}") if english else ())) if genre else ()
-            forms = (*authors, *AUTHOR_ROLES, *named)
+            forms = (*authors, *AUTHOR_ROLES, *_kind_forms(document.meta, vocabulary))
             found.append(Perspective(", ".join(authors), document.id, document.title, (), tuple(forms)))
     return found
+
+
+def _kind_forms(meta: dict, vocabulary: dict[str, set[str]]) -> tuple[str, ...]:
+    """What an authored document is called: its genre ("kronikk", "the op-ed") and where it was
+    published ("VG", "the VG article"). "What does the VG article argue?" named no perspective."""
+    genre, publication = meta.get("genre", ""), meta.get("publication", "")
+    english = GENRES.get(genre.lower())
+    forms = [*_forms([genre], vocabulary), *((english, f"the {english}") if english else ())] if genre else []
+    if publication:
+        kinds = dict.fromkeys(kind for kind in (genre, english, "article") if kind)
+        forms += [publication, *(f"{publication} {kind}" for kind in kinds)]
+    return tuple(forms)
 
 
 def perspective_of(chunk: Chunk | Citation, perspectives: list[Perspective]) -> Perspective | None:
