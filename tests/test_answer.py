@@ -283,6 +283,13 @@ def test_an_op_ed_named_by_its_newspaper_is_known_to_the_corpus(answerer):
     assert not answer.abstained and answer.citations[0].doc_id == OPED, answer.text[:300]
 
 
+@pytest.mark.parametrize("question", ["Summarise the VG article", "What will the weather be in Oslo tomorrow?"])
+def test_the_byline_is_not_quoted_as_an_argument(answerer, question):
+    """The lead names the authors; their byline was quoted as if it were a claim of the op-ed."""
+    answer = answerer.ask(question)
+    assert "SERAF, Universitetet i Oslo" not in answer.text, answer.text[:400]
+
+
 def test_an_unnamed_perspective_keeps_the_extractive_lead_of_its_document(answerer):
     answer = answerer.ask("Hvor mange personer er i LAR-behandling i dag?")
     assert answer.text.startswith("Thomas Clausen og Helge Waal skriver i kronikk «Mer tilbud, ikke mindre politi»")

@@ -100,20 +100,33 @@ def group_evidence(picks: list[Candidate], documents: dict[str, Document], persp
     groups: dict[tuple, EvidenceGroup] = {}
     for rank, pick in enumerate(picks):
         chunk = pick.source.chunk
+        document = documents[chunk.doc_id]
         owner = perspective_of(chunk, perspectives)
         key = (chunk.doc_id, owner.section_prefix if owner else chunk.section_path)
-        if key not in groups:
-            groups[key] = EvidenceGroup(documents[chunk.doc_id], owner, chunk.section_path, [],
+        quoted = {(q.start, q.end) for q in groups[key].quotes} if key in groups else set()
+        # A colon may bring in another pick's sentence; the byline is who wrote, not what they argue.
+        spans = [span for span in claim_spans(pick.source, pick.start, pick.end)
+                 if span not in quoted and not _is_byline(document, pick.source, *span)]
+        if spans and key not in groups:
+            groups[key] = EvidenceGroup(document, owner, chunk.section_path, [],
                                         speakers.get(owner, "") if owner is not None else "")
-        quoted = {(q.start, q.end) for q in groups[key].quotes}  # a colon may bring in another pick's sentence
-        spans = [span for span in claim_spans(pick.source, pick.start, pick.end) if span not in quoted]
-        groups[key].quotes += [Quote(pick.source.n, start, end, rank) for start, end in spans]
+        if spans:
+            groups[key].quotes += [Quote(pick.source.n, start, end, rank) for start, end in spans]
     ordered = list(groups.values())
     named_order = {perspective: n for n, perspective in enumerate(speakers)}
     ordered.sort(key=lambda g: named_order.get(g.perspective, len(named_order)))  # stable: best first otherwise
     for group in ordered:
         group.quotes.sort(key=lambda q: q.start)
     return ordered
+
+
+def _is_byline(document: Document, source: Source, start: int, end: int) -> bool:
+    """True when the sentence is the document's byline: its authors' names and affiliation ("Thomas
+    Clausen og Helge Waal, Senter for ..., Universitetet i Oslo" was quoted as an argument, and
+    answered a question about the weather in Oslo). The lead line names the authors already."""
+    authors, affiliation = document.meta.get("authors") or [], document.meta.get("affiliation") or ""
+    text = source.chunk.text[start - source.chunk.start:end - source.chunk.start]
+    return bool(authors and affiliation) and text.startswith(authors[0]) and affiliation in text
 
 
 def in_reading_order(groups: list[EvidenceGroup], sources: list[Source]) -> tuple[list[EvidenceGroup], list[Source]]:
