@@ -74,7 +74,18 @@ def _picks(answerer: "Answerer", turn: Turn, sources: list[Source]) -> list[Cand
     for speaker in turn.speakers if len(turn.speakers) > 1 else ():
         if not any(speaker.perspective.covers(pick.source.chunk) for pick in picks):
             picks += select(turn.search_query, [s for s in sources if speaker.perspective.covers(s.chunk)])[:1]
-    return picks
+    return _by_speakers(turn, picks)
+
+
+def _by_speakers(turn: Turn, picks: list[Candidate]) -> list[Candidate]:
+    """Only the picks of the speakers the question names, when retrieval ranked one of theirs first
+    ("Hvilket ansvar har kommunene ifølge kronikken?" added the police and the user organisations).
+    When it did not, the named group is a topic more than a speaker, and every pick stays."""
+    def spoken(chunk) -> bool:
+        return any(speaker.perspective.covers(chunk) for speaker in turn.speakers)
+    if not turn.hits or not spoken(turn.hits[0].chunk):
+        return picks
+    return [pick for pick in picks if spoken(pick.source.chunk)] or picks
 
 
 def _pieces(writer: EvidenceWriter | None, turn: Turn, group: EvidenceGroup) -> Iterator[tuple[ComposedPart, str]]:
