@@ -300,6 +300,17 @@ def test_the_byline_is_not_quoted_as_an_argument(answerer, question):
     assert "SERAF, Universitetet i Oslo" not in answer.text, answer.text[:400]
 
 
+@pytest.mark.parametrize("question", ["Who wrote the VG op-ed and what institution are they affiliated with?",
+                                      "Hvem skrev kronikken?"])
+def test_who_wrote_the_op_ed_is_answered_with_its_byline_first(answerer, question):
+    """The first abstained; the second quoted arguments of the op-ed, not who wrote it."""
+    answer = answerer.ask(question)
+    assert not answer.abstained and answer.sentences, question
+    first = answer.sentences[0]
+    assert first.text.startswith("Thomas Clausen og Helge Waal, Senter for Rus- og Avhengighetsforskning - SERAF")
+    assert first.support == "supported" and first.citations, first
+
+
 def test_an_unnamed_perspective_keeps_the_extractive_lead_of_its_document(answerer):
     answer = answerer.ask("Hvor mange personer er i LAR-behandling i dag?")
     assert answer.text.startswith("Thomas Clausen og Helge Waal skriver i kronikk «Mer tilbud, ikke mindre politi»")

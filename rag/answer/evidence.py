@@ -8,6 +8,7 @@ support check needs, and the lead line that names the source in the question's l
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 from rag.answer.extractive import Candidate, claim_spans
@@ -17,6 +18,10 @@ from rag.index.perspectives import GENRES, Perspective, perspective_of
 from rag.types import Citation, Document, Source
 
 TITLE_CHARS = 60
+# Who wrote a document, or where its authors work: the byline answers it.
+WHO_WROTE = re.compile(r"\b(who|whom|hvem)\b.*\b(wr[io]te|written|writes?|authors?|skr[ie]v\w*|\w*forfatter\w*)",
+                       re.IGNORECASE)
+AFFILIATION = re.compile(r"\b(affiliat\w*|institution\w*|tilknyttet|arbeidssted)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -92,31 +97,34 @@ def quote_context(document: Document, section_path: tuple[str, ...]) -> str:
 
 
 def group_evidence(picks: list[Candidate], documents: dict[str, Document], perspectives: list[Perspective],
-                   speakers: dict[Perspective, str] | None = None) -> list[EvidenceGroup]:
+                   speakers: dict[Perspective, str] | None = None, byline_asked: bool = False) -> list[EvidenceGroup]:
     """The picked passages grouped by perspective: the groups of the perspectives the question
     named as speakers first, in the order it named them, then the best group first. `speakers`
-    maps each named perspective to the question's words for it ("the police"), or ""."""
+    maps each named perspective to the question's words for it ("the police"), or "". A byline
+    is quoted only when the question asks who wrote (`byline_asked`)."""
     speakers = speakers or {}
     groups: dict[tuple, EvidenceGroup] = {}
+    bylines: set[tuple[int, int]] = set()
     for rank, pick in enumerate(picks):
         chunk = pick.source.chunk
-        document = documents[chunk.doc_id]
         owner = perspective_of(chunk, perspectives)
         key = (chunk.doc_id, owner.section_prefix if owner else chunk.section_path)
-        quoted = {(q.start, q.end) for q in groups[key].quotes} if key in groups else set()
-        # A colon may bring in another pick's sentence; the byline is who wrote, not what they argue.
-        spans = [span for span in claim_spans(pick.source, pick.start, pick.end)
-                 if span not in quoted and not _is_byline(document, pick.source, *span)]
-        if spans and key not in groups:
-            groups[key] = EvidenceGroup(document, owner, chunk.section_path, [],
-                                        speakers.get(owner, "") if owner is not None else "")
-        if spans:
-            groups[key].quotes += [Quote(pick.source.n, start, end, rank) for start, end in spans]
+        group = groups.get(key) or EvidenceGroup(documents[chunk.doc_id], owner, chunk.section_path, [],
+                                                 speakers.get(owner, "") if owner is not None else "")
+        quoted = {(q.start, q.end) for q in group.quotes}  # a colon may bring in another pick's sentence
+        spans = [span for span in claim_spans(pick.source, pick.start, pick.end) if span not in quoted]
+        # The byline says who wrote, not what they argue: quoted only when that is asked, then first.
+        byline = {span for span in spans if _is_byline(group.document, pick.source, *span)}
+        bylines |= byline
+        group.quotes += [Quote(pick.source.n, start, end, rank) for start, end in spans
+                         if byline_asked or (start, end) not in byline]
+        if group.quotes:
+            groups[key] = group
     ordered = list(groups.values())
     named_order = {perspective: n for n, perspective in enumerate(speakers)}
     ordered.sort(key=lambda g: named_order.get(g.perspective, len(named_order)))  # stable: best first otherwise
     for group in ordered:
-        group.quotes.sort(key=lambda q: q.start)
+        group.quotes.sort(key=lambda q: ((q.start, q.end) not in bylines, q.start))
     return ordered
 
 
@@ -124,9 +132,27 @@ def _is_byline(document: Document, source: Source, start: int, end: int) -> bool
     """True when the sentence is the document's byline: its authors' names and affiliation ("Thomas
     Clausen og Helge Waal, Senter for ..., Universitetet i Oslo" was quoted as an argument, and
     answered a question about the weather in Oslo). The lead line names the authors already."""
+    return byline_span(document, source) == (start, end)
+
+
+def byline_span(document: Document, source: Source) -> tuple[int, int] | None:
+    """Where in `source` the document's byline stands (the line that names its first author and
+    its affiliation), if it does."""
     authors, affiliation = document.meta.get("authors") or [], document.meta.get("affiliation") or ""
-    text = source.chunk.text[start - source.chunk.start:end - source.chunk.start]
-    return bool(authors and affiliation) and text.startswith(authors[0]) and affiliation in text
+    text, offset = source.chunk.text, source.chunk.start
+    at = text.find(authors[0]) if authors and affiliation else -1
+    while at >= 0:
+        end = text.find("\n", at) % (len(text) + 1)  # -1 (no line break): the end of the text
+        if affiliation in text[at:end]:
+            return offset + at, offset + len(text[:end].rstrip())
+        at = text.find(authors[0], at + 1)
+    return None
+
+
+def asks_who_wrote(question: str) -> bool:
+    """"Who wrote the op-ed?", "Hvem er kronikkforfatterne?", "What institution are the authors
+    affiliated with?": its answer is the byline."""
+    return bool(WHO_WROTE.search(question) or AFFILIATION.search(question))
 
 
 def in_reading_order(groups: list[EvidenceGroup], sources: list[Source]) -> tuple[list[EvidenceGroup], list[Source]]:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Iterator
 from rag.answer.backends.base import BackendError, Prompt
 from rag.answer.compose import ComposedPart, EvidenceWriter, quoted_part, writing_parts
 from rag.answer.events import Finished, TextDelta, Turn
-from rag.answer.evidence import EvidenceGroup, group_evidence, in_reading_order
+from rag.answer.evidence import EvidenceGroup, asks_who_wrote, byline_span, group_evidence, in_reading_order
 from rag.answer.extractive import Candidate
 from rag.answer.ordinary_words import all_known_words
 from rag.language import detect_language
@@ -62,7 +62,8 @@ def evidence_groups(answerer: "Answerer", turn: Turn, prompt: Prompt) -> list[Ev
     vocabulary = answerer.index.lexical.vocabulary
     speakers = {m.perspective: m.text if in_its_language and all_known_words(m.text, vocabulary) else ""
                 for m in turn.speakers}
-    return group_evidence(picks, answerer.index.documents, answerer.index.perspectives.perspectives, speakers)
+    return group_evidence(picks, answerer.index.documents, answerer.index.perspectives.perspectives, speakers,
+                          asks_who_wrote(turn.search_query))
 
 
 def _picks(answerer: "Answerer", turn: Turn, sources: list[Source]) -> list[Candidate]:
@@ -70,11 +71,21 @@ def _picks(answerer: "Answerer", turn: Turn, sources: list[Source]) -> list[Cand
     passage among them ("What do the police and the health personnel say ...?" quoted only the
     health personnel: the police's passages scored a little lower)."""
     select = answerer.extractive.select
-    picks = select(turn.search_query, sources)
+    picks = _bylines(answerer, turn, sources) + select(turn.search_query, sources)
     for speaker in turn.speakers if len(turn.speakers) > 1 else ():
         if not any(speaker.perspective.covers(pick.source.chunk) for pick in picks):
             picks += select(turn.search_query, [s for s in sources if speaker.perspective.covers(s.chunk)])[:1]
     return _by_speakers(turn, picks)
+
+
+def _bylines(answerer: "Answerer", turn: Turn, sources: list[Source]) -> list[Candidate]:
+    """The bylines among the sources, when the question asks who wrote ("Who wrote the VG op-ed?"
+    was answered with the op-ed's arguments, or abstained)."""
+    if not asks_who_wrote(turn.search_query):
+        return []
+    documents = answerer.index.documents
+    spans = [(source, byline_span(documents[source.chunk.doc_id], source)) for source in sources]
+    return [Candidate(source, *span, 1.0) for source, span in spans if span]
 
 
 def _by_speakers(turn: Turn, picks: list[Candidate]) -> list[Candidate]:

@@ -51,7 +51,8 @@ overall generally general whole please give overview
 sier sa sagt mener mente skriver skrev skrevet tenker tror beskriver foreslår anbefaler oppsummer
 oppsummering hovedpoeng hovedpoengene poeng poengene budskap budskapet syn synet standpunkt argumenter
 argumentene konklusjon konklusjonene handler helhet generelt kort fortell gi oversikt hvem hvilke hvilket
-hvordan hvorfor""".split())
+hvordan hvorfor author authors affiliated affiliation institution forfatter forfatteren forfatterne
+tilknyttet""".split())
 
 
 # What stands between groups named together as speakers: "and", "or", an article, "both", "as well as".
