@@ -248,12 +248,15 @@ def test_a_question_to_one_speaker_quotes_that_speaker_alone(answerer, question,
     assert answer.citations and all(speaker.covers(c) for c in answer.citations), answer.text[:600]
 
 
-def test_a_group_named_after_a_preposition_is_a_topic_not_a_second_speaker(seed_index, embedder):
+@pytest.mark.parametrize("question, first", [
+    ("Hva sier brukerorganisasjonene om politiet?", "Brukerorganisasjoner"),
+    ("Both sources talk about cooperation between police and health services. What do they say?", "Politi")])
+def test_groups_named_after_a_preposition_are_a_topic_not_speakers(seed_index, embedder, question, first):
+    """"cooperation between police and health services" was answered as if both groups were asked to speak."""
     from rag.retrieval.perspective import named_speakers
 
-    speakers = named_speakers("Hva sier brukerorganisasjonene om politiet?", seed_index.perspectives,
-                              embedder.encode_queries)
-    assert [m.perspective.label for m in speakers] == ["Brukerorganisasjoner"]
+    speakers = named_speakers(question, seed_index.perspectives, embedder.encode_queries)
+    assert [m.perspective.label for m in speakers] == [first]
 
 
 def test_a_misspelled_name_for_the_speaker_is_not_repeated_in_the_lead(answerer):
@@ -520,3 +523,14 @@ def test_the_first_request_carries_no_more_than_a_short_read_of_the_best_passage
         quotes, key=lambda q: (q.n, q.start))
     long_one = Quote(1, 0, FIRST_REQUEST_CHARS + 50, pick=0)
     assert writing_parts(group.with_quotes([long_one]))[0].quotes == [long_one]
+
+
+def test_a_lead_names_a_documents_title_once(seed_index):
+    """Text under no speaker was led by «4. Hva sier tjenestene …» (4. Hva sier tjenestene …) says:."""
+    from rag.answer.evidence import EvidenceGroup, lead
+
+    document = next(d for d in seed_index.documents.values() if not d.meta.get("authors"))
+    group = EvidenceGroup(document, None, (document.title,), [])
+    assert lead(group, "en").count("4. Hva sier") == 1 and lead(group, "en").endswith("says:")
+    below = EvidenceGroup(document, None, (document.title, "Innledning"), [])
+    assert lead(below, "no").endswith("(4. Hva sier tjenestene og brukerorganisasjonene om stigma o… › Innledning) sier:")

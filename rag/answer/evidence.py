@@ -180,7 +180,8 @@ def lead(group: EvidenceGroup, language: str) -> str:
             return f"{_joined(authors, 'og')} skriver i {genre or 'dokumentet'} «{_short(group.document.title)}» ({where}):"
         kind = GENRES.get(genre.lower(), genre or "document")
         return f"{_joined(authors, 'and')} write in the {kind} «{_short(group.document.title)}» ({where}):"
-    return f"«{_short(group.document.title)}» ({where}) {'sier' if language == 'no' else 'says'}:"
+    where = f" ({where})" if where != _short(group.document.title) else ""  # not the title twice
+    return f"«{_short(group.document.title)}»{where} {'sier' if language == 'no' else 'says'}:"
 
 
 def speaker_name(group: EvidenceGroup) -> str:

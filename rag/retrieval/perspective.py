@@ -57,6 +57,10 @@ tilknyttet""".split())
 
 # What stands between groups named together as speakers: "and", "or", an article, "both", "as well as".
 JOINING_WORDS = frozenset("and or the both as well og eller samt både de".split())
+# Groups named after these are what the question is about, not who speaks ("between the police and ...").
+TOPIC_WORDS = frozenset("""about between among with to for against of on from by at into than om mellom blant
+med til for mot av på fra hos enn""".split())
+ARTICLES = frozenset("the a an den det de".split())
 
 # A cognate shares at least this many letters in a row, and this share of the span's word.
 COGNATE_LETTERS = 5
@@ -130,12 +134,23 @@ def named_speakers(question: str, table: PerspectiveTable, encode: Encoder,
     named = named_perspectives(question, table, encode, config)
     words = [w.lower() for w in WORD.findall(question)]
     speakers = named[:1]
+    if speakers and _after_topic_word(words, speakers[0]):
+        return speakers  # "cooperation between the police and health services" names a topic
     for mention in named[1:]:
         between = words[speakers[-1].end:mention.start]
         if not all(word in JOINING_WORDS for word in between):
             break
         speakers.append(mention)
     return speakers
+
+
+def _after_topic_word(words: list[str], mention: Mention) -> bool:
+    """True when a preposition stands before the mention (past an article) or in the words that
+    named it ("between police" is a span that names the police)."""
+    before = mention.start - 1
+    while before >= 0 and words[before] in ARTICLES:
+        before -= 1
+    return any(word in TOPIC_WORDS for word in words[max(before, 0):mention.end])
 
 
 def asks_about_all_of(question: str, mentions: list[Mention]) -> bool:
