@@ -238,9 +238,9 @@ def test_groups_named_together_each_get_a_part_in_the_order_named(answerer, ques
     assert named[:len(groups)] == groups, leads
 
 
-@pytest.mark.parametrize("question, label", [("Hvilket ansvar har kommunene ifølge kronikken?", "Thomas Clausen, Helge Waal"),
-                                             ("What measures against stigma do the user organisations propose?",
-                                              "Brukerorganisasjoner")])
+@pytest.mark.parametrize("question, label", [
+    ("Hvilket ansvar har kommunene ifølge kronikken?", "Thomas Clausen, Helge Waal"),
+    ("What measures against stigma do the user organisations propose?", "Brukerorganisasjoner")])
 def test_a_question_to_one_speaker_quotes_that_speaker_alone(answerer, question, label):
     """Other groups' passages, each labelled as theirs but not asked about, followed the named speaker's."""
     answer = answerer.ask(question)
