@@ -125,6 +125,19 @@ def test_a_passage_is_made_whole_before_the_overlap_test():
     assert whole("Innledning her er lang nok.") == "Innledning her er lang nok."
 
 
+def test_a_sentence_that_turns_against_a_passage_is_quoted_with_it():
+    """The op-ed's "the plan promises this is a priority for the government" was quoted without its
+    next sentence, "Men vi er mange ... som er utålmodige", and read as praise of the government."""
+    text = ("Planen gir lovnader om at dette er et satsingsområde for regjeringen. Men vi er mange som er "
+            "utålmodige på at tilbudene ikke er kommet. Byene ble valgt av flere grunner i 2010.")
+    source = Source(1, Chunk("c", "d", "s", "t", ("h",), text, 0, len(text), 40))
+    first = text.index(" Men") + 1
+    picked = _whole(Candidate(source, 0, first - 1, 0.9))
+    assert text[picked.start:picked.end] == text[:text.index(" Byene")]
+    later = text.index("Byene")
+    assert _whole(Candidate(source, first, later - 1, 0.9)).end == later - 1  # no turn after it: as picked
+
+
 def test_a_quotation_out_of_reach_is_left_out_and_straight_quotes_count():
     """A hard try found English "quotes" cut in two, and a colon quoted with nothing after it."""
     text = ('The nurse was clear about it. One sergeant said: "We used to find needles every morning. '

@@ -7,6 +7,7 @@ its citation, after one lead sentence in the question's language. Deterministic 
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable, Iterator
@@ -36,6 +37,8 @@ MIN_WORDS = 4
 # sentence that answers "what was said about sending drug users to Bjørnøya?" was passed
 # over: it stands third in a participant's quotation of eight sentences.
 QUOTE_REACH = 8
+# A sentence that turns against the one before it: it belongs in the quote.
+TURN = re.compile(r"(Men|Likevel|Imidlertid|Derimot|But|However|Yet|Nevertheless|Still)\b")
 OPENING_QUOTES, CLOSING_QUOTES = "«“", "»”"
 
 
@@ -170,7 +173,17 @@ def _whole(candidate: Candidate, fragment: bool = False) -> Candidate | None:
         end = next((e for _, e in reversed(inside[:-1]) if e > start and not inside_a_quote(e)), None)
     if end is None:
         return Candidate(source, start, inside[-1][1], candidate.score) if fragment else None
-    return Candidate(source, start, end, candidate.score)
+    return Candidate(source, start, _with_its_turn(source, spans, end, inside_a_quote), candidate.score)
+
+
+def _with_its_turn(source: Source, spans, end: int, inside_a_quote: Callable[[int], bool]) -> int:
+    """`end`, or the end of the next sentence when it turns against the passage ("Men vi er mange
+    ... som er utålmodige ..."): without it, "the plan promises that this is a priority for the
+    government" was quoted as the op-ed's praise of the government."""
+    following = next(((s, e) for s, e in spans if s >= end), None)
+    if following is None or inside_a_quote(following[0]) or inside_a_quote(following[1]):
+        return end
+    return following[1] if TURN.match(_text(source, *following)) else end
 
 
 @lru_cache(maxsize=256)
