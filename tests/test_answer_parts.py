@@ -101,6 +101,16 @@ def test_a_capitalised_ordinary_word_is_no_name_in_a_question_in_another_languag
     assert unknown_names("Is Low-threshold care in Utrecht-West free?", set(), other_language=True) == ["Utrecht-West"]
 
 
+def test_a_name_with_another_languages_ending_is_known_across_languages():
+    """"What success factors did the five European cities share?" abstained: "European" was a name
+    the corpus lacks, though the op-ed speaks of "europeiske byer"."""
+    vocabulary = {"europeisk", "portvin"}
+    question = "What did the five European cities share with Portugal and Europa?"
+    assert unknown_names(question, vocabulary, other_language=True) == ["Portugal"]
+    assert unknown_names(question, vocabulary) == ["European", "Portugal", "Europa"]  # one language: as written
+    assert unknown_names("What happened in 2024?", {"20245"}, other_language=True) == ["2024"]
+
+
 def test_ordinary_words_and_names_are_told_apart_on_the_half_not_calibrated_on():
     """The held-out half of the labelled words, as measured when RANK_RATIO was set (see its module)."""
     words = json.loads((DATA_DIR / "capitalised_words.json").read_text(encoding="utf-8"))

@@ -12,6 +12,7 @@ calibrated on the seeds suite and its unanswerable questions (see README).
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -23,6 +24,9 @@ from rag.types import Hit
 
 # Capitalised words not at the start of a sentence, and numbers of 3+ digits anywhere ("2024?").
 NAME_OR_NUMBER = re.compile(r"(?<!^)(?<![.?!:]\s)\b([A-ZÆØÅ][\wæøåÆØÅ-]{2,})|\b(\d{3,})")
+# Across languages a name keeps its first letters: at least this many, and this share of the word.
+CROSS_LINGUAL_STEM = 5
+CROSS_LINGUAL_SHARE = 0.7
 # A question of one capitalised word is that word: "Portugal?" (nothing in it starts a sentence).
 ONE_NAME = re.compile(r"^\s*([A-ZÆØÅ][\wæøåÆØÅ-]{2,})()\W*$")
 
@@ -48,7 +52,19 @@ def _unknown(question: str, vocabulary, other_language: bool) -> list[re.Match]:
     one_name = ONE_NAME.match(question)
     matches = [one_name] if one_name else NAME_OR_NUMBER.finditer(question)
     matches = [m for m in matches if not (other_language and is_ordinary_word(_name(m)))]
-    return [m for m in matches if not any(term in vocabulary for term in analyse(_name(m)))]
+    return [m for m in matches if not _known(_name(m), vocabulary, other_language)]
+
+
+def _known(name: str, vocabulary, other_language: bool) -> bool:
+    """True when the corpus holds the name; across languages, also when a corpus word begins
+    like it ("European" for "europeiske", "Scandinavian" for "skandinaviske": the same name
+    with another language's ending)."""
+    if any(term in vocabulary for term in analyse(name)):
+        return True
+    if not other_language or name.isdigit():
+        return False
+    stem = name.lower()[:max(CROSS_LINGUAL_STEM, math.ceil(CROSS_LINGUAL_SHARE * len(name)))]
+    return len(stem) < len(name) and any(term.startswith(stem) for term in vocabulary)
 
 
 def _name(match: re.Match) -> str:
