@@ -118,3 +118,21 @@ def test_american_spelling_names_the_same_speaker(seed_index, embedder, question
     the question is about."""
     named = named_perspective(question, seed_index.perspectives, embedder.encode_queries)
     assert named is not None and named.perspective.label == "Brukerorganisasjoner"
+
+
+@pytest.mark.parametrize("question, named", [("Hvordan bruker politiet makt?", ["Politi"]),
+                                             ("Hvem bruker LAR?", []),
+                                             ("Hva bruker helsepersonell mest tid på?", ["Helsepersonell"])])
+def test_the_verb_bruker_names_no_user_organisations(seed_index, embedder, question, named):
+    """"bruker" (uses) shares only the first word of the compound "brukerorganisasjoner"."""
+    from rag.retrieval.perspective import named_perspectives
+
+    found = named_perspectives(question, seed_index.perspectives, embedder.encode_queries)
+    assert [m.perspective.label for m in found] == named
+
+
+def test_a_word_after_a_name_is_a_topic_not_part_of_the_name(retriever):
+    """"Hvordan bruker politiet makt?" was taken to ask about the police as a whole: "makt" rode
+    along in the span "politiet makt", so nothing seemed left to be about."""
+    assert not retriever.search("Hvordan bruker politiet makt?").about_named
+    assert retriever.search("What are the main points of the user organisations?").about_named

@@ -87,8 +87,8 @@ class Mention:
 
     start: int
     perspective: Perspective
-    text: str
-    spans: tuple[str, ...] = ()  # every span that named it ("user organisations", "organisations")
+    text: str  # the span that names it best ("the police")
+    words: tuple[str, ...] = ()  # the words that name it ("user", "organisations"; not "makt" in "politiet makt")
     end: int = 0  # the word after the last one that named it
 
 
@@ -108,21 +108,27 @@ def named_perspectives(text: str, table: PerspectiveTable, encode: Encoder,
     scores = table.similarities(encode([span for _, _, span in spans]))
     # Only pairs close enough to pass either test are looked at: a corpus has hundreds of perspectives.
     close = zip(*np.nonzero(scores >= min(config.threshold, config.cognate_threshold)))
-    named = sorted((spans[i][0], -float(scores[i, n]), int(n), spans[i][2], spans[i][1]) for i, n in close
-                   if _names(spans[i][2], table.perspectives[n], scores[i], n, config))
-    first: dict[int, int] = {}
-    last: dict[int, int] = {}
-    best: dict[int, tuple[float, str]] = {}
-    spans_of: dict[int, list[str]] = {}
-    for start, negative_score, n, span, end in named:
-        first.setdefault(n, start)  # where it is first named ...
-        if start <= last.setdefault(n, end):  # ... up to where those words stop
-            last[n] = max(last[n], end)
-        if n not in best or negative_score < best[n][0]:
-            best[n] = (negative_score, span)  # ... and the words that name it best
-        spans_of.setdefault(n, []).append(span)
-    return sorted((Mention(first[n], table.perspectives[n], best[n][1], tuple(spans_of[n]), last[n]) for n in first),
+    found: dict[int, list[tuple[int, int, float, str]]] = {}
+    for i, n in sorted(close):
+        if _names(spans[i][2], table.perspectives[n], scores[i], n, config):
+            found.setdefault(int(n), []).append((spans[i][0], spans[i][1], float(scores[i, n]), spans[i][2]))
+    words = [word.lower() for word in WORD.findall(text)]
+    return sorted((_mention(table.perspectives[n], sorted(naming), words) for n, naming in found.items()),
                   key=lambda m: m.start)
+
+
+def _mention(perspective: Perspective, naming: list[tuple[int, int, float, str]], words: list[str]) -> Mention:
+    """The Mention of `perspective` from the spans that name it ((start, end, score, text), in order)."""
+    first, end = naming[0][0], naming[0][1]
+    for start, stop, _, _ in naming:
+        if start <= end:  # where it is first named, up to where those words stop
+            end = max(end, stop)
+    alone = {start for start, stop, _, _ in naming if stop - start == 1}
+    # A word after one that names it alone only rides along ("makt" in "politiet makt"); a word
+    # before it is part of the name ("user" in "user organisations").
+    positions = {p for start, stop, _, _ in naming for p in range(start, stop) if p == start or start not in alone}
+    best = max(naming, key=lambda span: span[2])[3]
+    return Mention(first, perspective, best, tuple(words[p] for p in sorted(positions)), end)
 
 
 def named_speakers(question: str, table: PerspectiveTable, encode: Encoder,
@@ -157,7 +163,7 @@ def asks_about_all_of(question: str, mentions: list[Mention]) -> bool:
     """True when the question names perspectives and nothing else it is about: "Summarise the
     op-ed", "What did the police say?". Its answer is those perspectives' text, whatever its
     similarity to the question ("What is the op-ed about?" scored below the abstention threshold)."""
-    named = {word for mention in mentions for span in (mention.text, *mention.spans) for word in span.lower().split()}
+    named = {part for mention in mentions for word in mention.words for part in re.findall(r"\w+", word)}
     # Numbers are words too ("in 2024" is a topic); a possessive is the name's ("the police's view").
     words = [w.lower() for w in re.findall(r"\w+", re.sub(r"['’]s\b", "", question))]
     return all(w in named or w in STOPWORDS or w in ASKING_WORDS or w in JOINING_WORDS for w in words)
@@ -176,9 +182,11 @@ def _is_cognate(span: str, forms: tuple[str, ...]) -> bool:
     """True when a word of `span` shares a long run of letters with a form ("organisations", "brukerorganisasjoner")."""
     for word in span.lower().split():
         for form in forms:
-            run = longest_common_run(_british(word), _british(form.lower()))
-            # Of the shorter of the two: "politiansatte" shares all of "politi".
-            if run >= COGNATE_LETTERS and run >= COGNATE_SHARE * min(len(word), len(form)):
+            run, end = common_run(_british(word), _british(form.lower()))
+            # Of the shorter of the two: "politiansatte" shares all of "politi". And it reaches the
+            # form's second half, where a compound's head stands: the verb "bruker" (uses) shares only
+            # the first word of "brukerorganisasjoner".
+            if run >= COGNATE_LETTERS and run >= COGNATE_SHARE * min(len(word), len(form)) and 2 * end > len(form):
                 return True
     return False
 
@@ -191,15 +199,21 @@ def _british(word: str) -> str:
 
 def longest_common_run(a: str, b: str) -> int:
     """Length of the longest run of letters `a` and `b` share."""
-    best, previous = 0, [0] * (len(b) + 1)
+    return common_run(a, b)[0]
+
+
+def common_run(a: str, b: str) -> tuple[int, int]:
+    """Length of the longest run of letters `a` and `b` share, and where it ends in `b`."""
+    best, end, previous = 0, 0, [0] * (len(b) + 1)
     for char in a:
         current = [0] * (len(b) + 1)
         for j, other in enumerate(b, start=1):
             if char == other:
                 current[j] = previous[j - 1] + 1
-                best = max(best, current[j])
+                if current[j] > best:
+                    best, end = current[j], j
         previous = current
-    return best
+    return best, end
 
 
 def promote(hits: list[Hit], group_hits: list[Hit], perspective: Perspective, promote_margin: float) -> list[Hit]:
