@@ -203,6 +203,17 @@ def test_a_request_for_the_answers_layout_is_no_part_of_the_search():
         assert without_layout_request(asked).rstrip("?") == "What did the police say", asked
 
 
+def test_a_request_for_plain_words_is_no_part_of_the_search():
+    """"Explain like I'm five: what is LAR?" was searched with "Explain like I'm five" in it."""
+    for asked in ("Explain like I'm five: what is LAR?", "ELI5: what is LAR?", "What is LAR, in plain English?",
+                  "What is LAR? Explain it in simple terms."):
+        assert without_layout_request(asked).rstrip("?").lower() == "what is lar", asked
+    for asked in ("Forklar som om jeg er fem år: hva er LAR?", "Hva er LAR? Forklar med enkle ord."):
+        assert without_layout_request(asked).rstrip("?").lower() == "hva er lar", asked
+    for kept in ("Explain the police view on LAR", "Why is the language simple?", "Is it like this in five cities?"):
+        assert without_layout_request(kept) == kept
+
+
 def test_words_that_only_sometimes_name_a_layout_stay_in_the_question():
     """"Hva står i tabell 1?" was searched as "Hva står 1?", and "med ord som «narkoman»" lost "med ord"."""
     for kept in ("What is in the table of results?", "Which points did the police make?", "Hva står i tabell 1?",

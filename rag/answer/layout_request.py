@@ -23,11 +23,17 @@ COUNT = (r"(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|\d+|en|ett|�
 ALWAYS_LAYOUT = (r"(?:bullet[- ]?points?|bullets|bullet form|kulepunkt(?:er)?|punktform|punktliste|stikkordsform|"
                  r"table form|tabular form|tabellform|numbered list|nummerert liste)")
 SOMETIMES_LAYOUT = r"(?:points|sentences?|words|paragraphs?|list|table|punkter|setning(?:er)?|ord|avsnitt|liste|tabell)"
+# A request for plain words is a request for the answer's style, not part of what to search for.
+PLAIN_WORDS = (r"(?:(?:explain|forklar)(?:\s+(?:it|this|det))?\s+)?"
+               r"(?:like\s+i['’]?m\s+(?:five|5)|eli5|in\s+(?:plain|simple|layman['’]?s?)\s+(?:english|language|terms|words)|"
+               r"som\s+om\s+jeg\s+er\s+(?:fem|5)(?:\s+år)?|med\s+enkle\s+ord|på\s+en\s+enkel\s+måte|"
+               r"på\s+lettlest(?:\s+norsk)?)")
 LAYOUT_PHRASE = re.compile(
     rf"[,;]?\s*\b{PREPOSITION}\s+(?:{COUNT}\s+)*{ALWAYS_LAYOUT}\b"
     rf"|[,;]?\s*\b{PREPOSITION}\s+(?:{COUNT}\s+)+{SOMETIMES_LAYOUT}\b(?!\s*(?:\d|of|som|av|from|fra)\b)"
     rf"|[,;]?\s*\b{PREPOSITION}\s+{SOMETIMES_LAYOUT}(?=\s*(?:please|takk)?\s*(?:[.?!,;:]|$))"
     r"|[,;]?\s*\b(?:briefly|kort fortalt|kortfattet)\b"
+    rf"|[,;]?\s*\b{PLAIN_WORDS}\b"
     r"|[,;]?\s*\b" + IN_LANGUAGE_AT_CLAUSE_END, re.IGNORECASE)
 # What a sentence that only asks for a layout (or a language) is made of: at least one word of the
 # layout itself ...
@@ -66,6 +72,7 @@ def without_layout_request(question: str) -> str:
         text += (gap if text else "") + clause if kept else ""
     text = " ".join(LAYOUT_PHRASE.sub(" ", text).split())
     text = re.sub(r"^[\s:;,.\-–—]+", "", re.sub(r"\s+([?.!,:])", r"\1", text))
+    text = re.sub(r"([?!])\.+$", r"\1", text)  # the full stop of a request taken out after it
     return text or question
 
 
