@@ -534,3 +534,10 @@ def test_a_lead_names_a_documents_title_once(seed_index):
     assert lead(group, "en").count("4. Hva sier") == 1 and lead(group, "en").endswith("says:")
     below = EvidenceGroup(document, None, (document.title, "Innledning"), [])
     assert lead(below, "no").endswith("(4. Hva sier tjenestene og brukerorganisasjonene om stigma o… › Innledning) sier:")
+
+
+@pytest.mark.parametrize("question", ["Hvor mye koster LAR-behandling per pasient per år?",
+                                      "What is the unemployment rate among people in opioid substitution treatment?"])
+def test_a_question_for_a_cost_or_a_rate_abstains_when_no_passage_has_one(answerer, question):
+    """Answered with "Mer enn 7400 personer er i LAR-behandling": a number, not a cost."""
+    assert answerer.ask(question).abstained

@@ -261,3 +261,26 @@ def test_a_language_asked_for_in_words_is_the_answers():
     for none in ("What does Norwegian law say about drugs?", "What is written in Norwegian law?",
                  "How do the police describe users in English-language media?", "Hva sa politiet?"):
         assert asked_language(none) is None, none
+
+
+def test_a_question_for_a_sum_or_a_share_needs_a_passage_that_has_one():
+    """"Hva koster en LAR-plass per år?" was answered with "Mer enn 7400 personer er i LAR-behandling"."""
+    from rag.answer.answer_kind import missing_kind
+
+    def hits(*texts: str) -> list[Hit]:
+        return [Hit(Chunk(str(n), "d", "s", "t", ("h",), text, 0, len(text), 10), 0.9, {}, n)
+                for n, text in enumerate(texts)]
+
+    lar = hits("Mer enn 7400 personer er i LAR-behandling per i dag.", "Det er nok ventetid.")
+    for asked in ("Hva koster en LAR-plass per år?", "How much money did the government allocate to LAR?",
+                  "Hvor mange millioner kroner brukte kommunene på rusomsorg i fjor?",
+                  "What does LAR cost per patient?"):
+        assert missing_kind(asked, lar) == "a sum of money", asked
+    for asked in ("What is the unemployment rate among people in LAR?", "Hvor stor andel av brukerne er i LAR?"):
+        assert missing_kind(asked, lar) == "a share", asked
+    paid = hits("Kommunene brukte 40 millioner på tiltaket.", "Om lag 30 % av dem er i arbeid.")
+    for asked in ("Hvor mye penger brukte kommunene?", "What does the measure cost?", "What percentage is employed?"):
+        assert missing_kind(asked, paid) == "", asked
+    for asked in ("How many people are in LAR?", "What do the police say about the cost of stigma?",
+                  "How much does stigma matter?", "Hva mener politiet om ressurser?"):
+        assert missing_kind(asked, lar) == "", asked

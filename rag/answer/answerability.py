@@ -16,6 +16,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from rag.answer.answer_kind import missing_kind
 from rag.answer.followup import SAY_ABOUT
 from rag.answer.ordinary_words import is_ordinary_word
 from rag.index.lexical import analyse
@@ -80,26 +81,30 @@ def _speakers(question: str, unknown: list[re.Match]) -> list[str]:
     return [_name(m) for m in unknown if start <= m.start() and m.end() <= end]
 
 
-def should_abstain(similarity: float, unknown: list[str], low: float, high: float,
-                   absent_speaker: bool = False, about_named: bool = False, only_unknown: bool = False) -> bool:
-    """Abstain below `low`, or below `high` when the question names something the corpus lacks,
-    or whenever it asks what someone the corpus never names said or asks only about what the
-    corpus lacks ("2024?" reached 0.85); never when it asks about a perspective of the corpus as
-    a whole ("What is the op-ed about?"): the answer is its text."""
-    if about_named:
-        return False
-    return absent_speaker or only_unknown or similarity < low or (bool(unknown) and similarity < high)
-
-
 @dataclass(frozen=True)
 class Evidence:
     """What the abstention rule weighs: the best cosine (less the same-language offset), the
-    question's names and numbers the corpus lacks, and those among who it asks about."""
+    question's names and numbers the corpus lacks, those among who it asks about, and what it
+    asks for that no hit has."""
 
     similarity: float
     unknown: list[str]
     absent_speakers: list[str] = field(default_factory=list)
     only_unknown: bool = False  # nothing in the question but what the corpus lacks
+    missing_kind: str = ""  # "a sum of money" asked for and in no hit (rag.answer.answer_kind)
+
+
+def should_abstain(evidence: Evidence, low: float, high: float, about_named: bool = False) -> bool:
+    """Abstain below `low`, or below `high` when the question names something the corpus lacks,
+    or whenever it asks what someone the corpus never names said, asks only about what the
+    corpus lacks ("2024?" reached 0.85) or asks for a kind of answer no hit has (a cost); never
+    when it asks about a perspective of the corpus as a whole ("What is the op-ed about?"): the
+    answer is its text."""
+    if about_named:
+        return False
+    similarity = evidence.similarity
+    return bool(evidence.absent_speakers or evidence.only_unknown or evidence.missing_kind) or similarity < low \
+        or (bool(evidence.unknown) and similarity < high)
 
 
 def evidence_strength(query: str, hits: list[Hit], vocabulary, same_language_offset: float) -> Evidence:
@@ -114,4 +119,4 @@ def evidence_strength(query: str, hits: list[Hit], vocabulary, same_language_off
     names = [_name(m) for m in unknown]
     lacked = {term for name in names for term in analyse(name)}
     only_unknown = bool(names) and set(analyse(query)) <= lacked
-    return Evidence(best.similarity - offset, names, _speakers(query, unknown), only_unknown)
+    return Evidence(best.similarity - offset, names, _speakers(query, unknown), only_unknown, missing_kind(query, hits))

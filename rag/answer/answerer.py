@@ -123,9 +123,8 @@ class Answerer:
         if not hits:
             return True
         evidence = self.evidence_strength(query, hits)
-        return should_abstain(evidence.similarity, evidence.unknown, self.settings.abstain_similarity,
-                              self.settings.abstain_similarity_unknown_name, bool(evidence.absent_speakers),
-                              about_named, evidence.only_unknown)
+        return should_abstain(evidence, self.settings.abstain_similarity, self.settings.abstain_similarity_unknown_name,
+                              about_named)
 
     def evidence_strength(self, query: str, hits: list[Hit]) -> Evidence:
         """What the abstention rule weighs for `query` and its (non-empty) hits."""

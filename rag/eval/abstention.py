@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from rag.answer.answerability import should_abstain
+from rag.answer.answerability import Evidence, should_abstain
 from rag.eval.suites import DATA_DIR, halves, load_suite
 
 GRID = [round(0.70 + step * 0.0025, 4) for step in range(121)]  # 0.70 .. 1.00
@@ -28,6 +28,7 @@ class Signal:
     speaker_absent: bool = False
     about_named: bool = False
     only_unknown: bool = False
+    missing_kind: bool = False
 
 
 def question_signals(answerer) -> list[Signal]:
@@ -50,12 +51,13 @@ def signal_of(answerer, found, question_id: str, answerable: bool) -> Signal:
         return Signal(question_id, answerable, 0.0, False)
     evidence = answerer.evidence_strength(found.search_query, found.hits)
     return Signal(question_id, answerable, evidence.similarity, bool(evidence.unknown), bool(evidence.absent_speakers),
-                  found.about_named, evidence.only_unknown)
+                  found.about_named, evidence.only_unknown, bool(evidence.missing_kind))
 
 
 def abstains(signal: Signal, low: float, high: float) -> bool:
-    return should_abstain(signal.similarity, ["?"] if signal.names_unknown else [], low, high, signal.speaker_absent,
-                          signal.about_named, signal.only_unknown)
+    evidence = Evidence(signal.similarity, ["?"] if signal.names_unknown else [],
+                        ["?"] if signal.speaker_absent else [], signal.only_unknown, "?" if signal.missing_kind else "")
+    return should_abstain(evidence, low, high, signal.about_named)
 
 
 def calibrate(signals: list[Signal]) -> tuple[float, float]:
