@@ -135,9 +135,12 @@ def test_perspectives_found_by_an_older_rule_are_found_anew_when_the_index_is_op
     manifest = json.loads(manifest_path.read_text())
     manifest["perspectives"]["version"] = PERSPECTIVES_VERSION - 1
     manifest_path.write_text(json.dumps(manifest))
-    index = ensure_index(settings, embedder, progress=lambda message: None)
+    said = []
+    index = ensure_index(settings, embedder, progress=said.append)
     assert index.manifest["perspectives"]["version"] == PERSPECTIVES_VERSION
     assert any("the op-ed" in p.forms for p in index.perspectives.perspectives)
+    # It said "building the index", which nobody waiting for a few seconds should read.
+    assert said[0].startswith("finding the perspectives of the index") and not any("building" in s for s in said)
 
 
 def test_corrupt_index_is_detected_and_rebuilt(corpus_copy, embedder):

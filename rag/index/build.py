@@ -300,12 +300,14 @@ def ensure_index(settings: Settings, embedder: AnyEmbedder | None = None, progre
         try:
             index = load_index(settings.index_dir)
             check_embedding(index.manifest, settings.embedding_model)
-            # Perspectives found by an older rule are re-found (every vector reused), or the app would
-            # go on naming groups the old way until someone ran `rag index update`.
             if not stale_reasons(index.manifest, settings) and not _older_perspectives(index.manifest):
                 return index
+            # Perspectives found by an older rule are re-found (every vector reused), or the app would
+            # go on naming groups the old way until someone ran `rag index update`.
+            older_only = not stale_reasons(index.manifest, settings)
         except (IndexMissing, IndexCorrupt):
-            pass
-        progress(f"building the index in {settings.index_dir} from {settings.corpus_dir} ...")
+            older_only = False
+        progress(f"finding the perspectives of the index in {settings.index_dir} again (a newer rule) ..."
+                 if older_only else f"building the index in {settings.index_dir} from {settings.corpus_dir} ...")
     update_index(settings, embedder, progress, documents=documents)
     return load_index(settings.index_dir)
