@@ -304,14 +304,21 @@ def test_the_byline_is_not_quoted_as_an_argument(answerer, question):
 
 
 @pytest.mark.parametrize("question", ["Who wrote the VG op-ed and what institution are they affiliated with?",
-                                      "Hvem skrev kronikken?"])
+                                      "Hvem skrev kronikken?", "Who wrote the op-ed?",
+                                      "Who wrote the article in VG and what is their background?",
+                                      "Who are Clausen and Waal?"])
 def test_who_wrote_the_op_ed_is_answered_with_its_byline_first(answerer, question):
-    """The first abstained; the second quoted arguments of the op-ed, not who wrote it."""
+    """The first and the fourth abstained; the others quoted arguments of the op-ed, not who wrote it
+    (the byline ranked below them, or was quoted nowhere)."""
     answer = answerer.ask(question)
     assert not answer.abstained and answer.sentences, question
     first = answer.sentences[0]
     assert first.text.startswith("Thomas Clausen og Helge Waal, Senter for Rus- og Avhengighetsforskning - SERAF")
     assert first.support == "supported" and first.citations, first
+
+
+def test_who_is_asked_of_no_author_abstains_as_before(answerer):
+    assert answerer.ask("Who is the prime minister?").abstained
 
 
 def test_an_unnamed_perspective_keeps_the_extractive_lead_of_its_document(answerer):

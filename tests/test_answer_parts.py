@@ -146,6 +146,12 @@ def test_a_sentence_that_turns_against_a_passage_is_quoted_with_it():
     assert text[picked.start:picked.end] == text[:text.index(" Byene")]
     later = text.index("Byene")
     assert _whole(Candidate(source, first, later - 1, 0.9)).end == later - 1  # no turn after it: as picked
+    # The turn a few words in: "Veilederen sier ... individuell vurdering." was quoted without its "imidlertid".
+    text = ("Veilederen sier samtidig at det skal gjøres en individuell vurdering. Ifølge brukerorganisasjonene "
+            "er praksis imidlertid at førerkortet ryker. Det er ulike grunner til dette.")
+    source = Source(1, Chunk("c", "d", "s", "t", ("h",), text, 0, len(text), 40))
+    picked = _whole(Candidate(source, 0, text.index(" Ifølge"), 0.9))
+    assert text[picked.start:picked.end] == text[:text.index(" Det er")]
 
 
 def test_a_quotation_out_of_reach_is_left_out_and_straight_quotes_count():

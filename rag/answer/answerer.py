@@ -20,6 +20,7 @@ from rag.answer.answerability import Evidence, evidence_strength, should_abstain
 from rag.answer.backends.base import Backend, BackendContext
 from rag.answer.backends.registry import create_backend
 from rag.answer.events import Finished, SourcesFound, TextDelta, Turn
+from rag.answer.evidence import asks_who_wrote, byline_span
 from rag.answer.extractive import ExtractiveBackend
 from rag.answer.followup import rewrite_follow_up, rewrite_with_llm, without_markup
 from rag.answer.layout_request import without_layout_request
@@ -32,6 +33,7 @@ from rag.index import Index, ensure_index
 from rag.index.lexical import analyse
 from rag.language import asked_language, detect_language, question_problem
 from rag.retrieval import Retriever
+from rag.retrieval.perspective import Mention
 from rag.settings import Settings
 from rag.types import Answer, Filters, Hit
 
@@ -156,11 +158,32 @@ class Answerer:
         rewritten = time.perf_counter()
         result = self.retriever.search(search_query, k, filters)
         language = language or asked_language(question) or detect_language(question)
-        turn = Turn(question, search_query, language, result.hits, result.speakers,
-                    result.about_named, deadline=deadline)
+        # A byline answers who wrote, whatever its similarity: "Who wrote the article in VG and what is
+        # their background?" abstained.
+        bylines = self.bylines_asked(search_query, result.speakers)
+        hits = self._with_bylines(bylines, result.hits)[:k]
+        turn = Turn(question, search_query, language, hits, result.speakers, result.about_named or bool(bylines),
+                    deadline=deadline)
         turn.timings["rewrite"] = (rewritten - started) * 1000
         turn.timings["retrieve"] = (time.perf_counter() - rewritten) * 1000
         return turn
+
+    def bylines_asked(self, query: str, speakers: list[Mention]) -> set[str]:
+        """The authored documents the question names and asks who wrote ("Who wrote the op-ed?",
+        "Who are Clausen and Waal?")."""
+        if not asks_who_wrote(query):
+            return set()
+        named = {m.perspective.doc_id for m in speakers if not m.perspective.section_prefix}
+        return {doc_id for doc_id in named if self.index.documents[doc_id].meta.get("authors")}
+
+    def _with_bylines(self, documents: set[str], hits: list[Hit]) -> list[Hit]:
+        """The hits after the bylines of `documents` they lack: "Who wrote the op-ed?" ranked the
+        op-ed's arguments above its byline."""
+        chunks, known = self.index.chunks, self.index.documents
+        missing = documents - {hit.chunk.doc_id for hit in hits if byline_span(known[hit.chunk.doc_id], hit.chunk)}
+        bylines = [Hit(chunk, 0.0, {}, row) for row, chunk in enumerate(chunks)
+                   if chunk.doc_id in missing and byline_span(known[chunk.doc_id], chunk)]
+        return bylines + hits
 
     def abstention(self, turn: Turn, backend: str, notices: list[str] | None = None) -> Answer:
         """The honest "the documents do not answer this" with the closest passages."""

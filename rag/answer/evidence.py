@@ -15,13 +15,16 @@ from rag.answer.extractive import Candidate, claim_spans
 from rag.answer.support import Evidence
 from rag.index.lexical import analyse
 from rag.index.perspectives import GENRES, Perspective, perspective_of
-from rag.types import Citation, Document, Source
+from rag.types import Chunk, Citation, Document, Source
 
 TITLE_CHARS = 60
 # Who wrote a document, or where its authors work: the byline answers it.
 WHO_WROTE = re.compile(r"\b(who|whom|hvem)\b.*\b(wr[io]te|written|writes?|authors?|skr[ie]v\w*|\w*forfatter\w*)",
                        re.IGNORECASE)
-AFFILIATION = re.compile(r"\b(affiliat\w*|institution\w*|tilknyttet|arbeidssted)\b", re.IGNORECASE)
+WHO_IS = re.compile(r"\b(?:who|hvem)\s+(?:is|are|was|were|er|var)\b", re.IGNORECASE)
+AFFILIATION = re.compile(r"\b(affiliat\w*|institution\w*|universit\w*|tilknyttet|arbeidssted|background|bakgrunn)\b"
+                         r"|\bwhere (?:do|does|did) \w+(?: \w+)? work\b|\bhvor jobber\b|\bwho (?:is|are) behind\b",
+                         re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -132,14 +135,14 @@ def _is_byline(document: Document, source: Source, start: int, end: int) -> bool
     """True when the sentence is the document's byline: its authors' names and affiliation ("Thomas
     Clausen og Helge Waal, Senter for ..., Universitetet i Oslo" was quoted as an argument, and
     answered a question about the weather in Oslo). The lead line names the authors already."""
-    return byline_span(document, source) == (start, end)
+    return byline_span(document, source.chunk) == (start, end)
 
 
-def byline_span(document: Document, source: Source) -> tuple[int, int] | None:
-    """Where in `source` the document's byline stands (the line that names its first author and
+def byline_span(document: Document, chunk: Chunk) -> tuple[int, int] | None:
+    """Where in `chunk` the document's byline stands (the line that names its first author and
     its affiliation), if it does."""
     authors, affiliation = document.meta.get("authors") or [], document.meta.get("affiliation") or ""
-    text, offset = source.chunk.text, source.chunk.start
+    text, offset = chunk.text, chunk.start
     at = text.find(authors[0]) if authors and affiliation else -1
     while at >= 0:
         end = text.find("\n", at) % (len(text) + 1)  # -1 (no line break): the end of the text
@@ -151,8 +154,8 @@ def byline_span(document: Document, source: Source) -> tuple[int, int] | None:
 
 def asks_who_wrote(question: str) -> bool:
     """"Who wrote the op-ed?", "Hvem er kronikkforfatterne?", "What institution are the authors
-    affiliated with?": its answer is the byline."""
-    return bool(WHO_WROTE.search(question) or AFFILIATION.search(question))
+    affiliated with?", "Who are Clausen and Waal?": about a document it names, the byline answers."""
+    return bool(WHO_WROTE.search(question) or AFFILIATION.search(question) or WHO_IS.search(question))
 
 
 def in_reading_order(groups: list[EvidenceGroup], sources: list[Source]) -> tuple[list[EvidenceGroup], list[Source]]:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Iterator
 from rag.answer.backends.base import BackendError, Prompt
 from rag.answer.compose import ComposedPart, EvidenceWriter, quoted_part, writing_parts
 from rag.answer.events import Finished, TextDelta, Turn
-from rag.answer.evidence import EvidenceGroup, asks_who_wrote, byline_span, group_evidence, in_reading_order
+from rag.answer.evidence import EvidenceGroup, byline_span, group_evidence, in_reading_order
 from rag.answer.extractive import Candidate
 from rag.answer.ordinary_words import all_known_words
 from rag.language import detect_language
@@ -63,7 +63,7 @@ def evidence_groups(answerer: "Answerer", turn: Turn, prompt: Prompt) -> list[Ev
     speakers = {m.perspective: m.text if in_its_language and all_known_words(m.text, vocabulary) else ""
                 for m in turn.speakers}
     return group_evidence(picks, answerer.index.documents, answerer.index.perspectives.perspectives, speakers,
-                          asks_who_wrote(turn.search_query))
+                          bool(answerer.bylines_asked(turn.search_query, turn.speakers)))
 
 
 def _picks(answerer: "Answerer", turn: Turn, sources: list[Source]) -> list[Candidate]:
@@ -81,10 +81,9 @@ def _picks(answerer: "Answerer", turn: Turn, sources: list[Source]) -> list[Cand
 def _bylines(answerer: "Answerer", turn: Turn, sources: list[Source]) -> list[Candidate]:
     """The bylines among the sources, when the question asks who wrote ("Who wrote the VG op-ed?"
     was answered with the op-ed's arguments, or abstained)."""
-    if not asks_who_wrote(turn.search_query):
-        return []
-    documents = answerer.index.documents
-    spans = [(source, byline_span(documents[source.chunk.doc_id], source)) for source in sources]
+    asked, documents = answerer.bylines_asked(turn.search_query, turn.speakers), answerer.index.documents
+    spans = [(source, byline_span(documents[source.chunk.doc_id], source.chunk)) for source in sources
+             if source.chunk.doc_id in asked]
     return [Candidate(source, *span, 1.0) for source, span in spans if span]
 
 

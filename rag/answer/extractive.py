@@ -37,8 +37,10 @@ MIN_WORDS = 4
 # sentence that answers "what was said about sending drug users to Bjørnøya?" was passed
 # over: it stands third in a participant's quotation of eight sentences.
 QUOTE_REACH = 8
-# A sentence that turns against the one before it: it belongs in the quote.
-TURN = re.compile(r"(Men|Likevel|Imidlertid|Derimot|But|However|Yet|Nevertheless|Still)\b")
+# A sentence that turns against the one before it: it belongs in the quote. The turn opens it ("Men
+# ...") or stands a few words in ("Ifølge brukerorganisasjonene er praksis imidlertid ...").
+TURN = re.compile(r"(?:Men|Likevel|Imidlertid|Derimot|But|However|Yet|Nevertheless|Still)\b"
+                  r"|(?:\S+\s+){1,5}(?:imidlertid|derimot|likevel|however|nevertheless)\b")
 OPENING_QUOTES, CLOSING_QUOTES = "«“", "»”"
 
 
