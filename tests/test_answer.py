@@ -248,6 +248,17 @@ def test_a_question_to_one_speaker_quotes_that_speaker_alone(answerer, question,
     assert answer.citations and all(speaker.covers(c) for c in answer.citations), answer.text[:600]
 
 
+@pytest.mark.parametrize("question", ["What do the user organisations say about the police?",
+                                      "Hva sier brukerorganisasjonene om politiet?"])
+def test_a_speaker_asked_about_a_group_gets_a_part_first(answerer, question):
+    """Only the police were quoted: their passages were each closer to "the police" than anything
+    the user organisations said, and the user organisations' best one was not retrieved."""
+    answer = answerer.ask(question)
+    lead = answer.text.splitlines()[0]
+    assert lead.startswith(("The organisations («Brukerorganisasjoner»)", "Brukerorganisasjoner (")), lead
+    assert answer.citations[0].section_path[1].startswith("Brukerorganisasjoner"), answer.text[:300]
+
+
 @pytest.mark.parametrize("question, first", [
     ("Hva sier brukerorganisasjonene om politiet?", "Brukerorganisasjoner"),
     ("Both sources talk about cooperation between police and health services. What do they say?", "Politi")])
@@ -540,7 +551,8 @@ def test_a_lead_names_a_documents_title_once(seed_index):
     group = EvidenceGroup(document, None, (document.title,), [])
     assert lead(group, "en").count("4. Hva sier") == 1 and lead(group, "en").endswith("says:")
     below = EvidenceGroup(document, None, (document.title, "Innledning"), [])
-    assert lead(below, "no").endswith("(4. Hva sier tjenestene og brukerorganisasjonene om stigma o… › Innledning) sier:")
+    title = "4. Hva sier tjenestene og brukerorganisasjonene om stigma o…"
+    assert lead(below, "no") == f"«{title}» ({title} › Innledning) sier:"
 
 
 @pytest.mark.parametrize("question", ["Hvor mye koster LAR-behandling per pasient per år?",

@@ -18,6 +18,7 @@ from rag.answer.evidence import EvidenceGroup, byline_span, group_evidence, in_r
 from rag.answer.extractive import Candidate
 from rag.answer.ordinary_words import all_known_words
 from rag.language import detect_language
+from rag.retrieval.perspective import stand_as_speakers
 from rag.types import Answer, Source
 
 if TYPE_CHECKING:
@@ -67,12 +68,12 @@ def evidence_groups(answerer: "Answerer", turn: Turn, prompt: Prompt) -> list[Ev
 
 
 def _picks(answerer: "Answerer", turn: Turn, sources: list[Source]) -> list[Candidate]:
-    """The passages to answer from; when the question names several speakers, each one's best
-    passage among them ("What do the police and the health personnel say ...?" quoted only the
-    health personnel: the police's passages scored a little lower)."""
+    """The passages to answer from, with each speaker's best passage among them: "What do the police
+    and the health personnel say ...?" quoted only the health personnel, and "What do the user
+    organisations say about the police?" only the police, whose passages scored a little higher."""
     select = answerer.extractive.select
     picks = _bylines(answerer, turn, sources) + select(turn.search_query, sources)
-    for speaker in turn.speakers if len(turn.speakers) > 1 else ():
+    for speaker in turn.speakers if stand_as_speakers(turn.search_query, turn.speakers) else ():
         if not any(speaker.perspective.covers(pick.source.chunk) for pick in picks):
             picks += select(turn.search_query, [s for s in sources if speaker.perspective.covers(s.chunk)])[:1]
     return _by_speakers(turn, picks)

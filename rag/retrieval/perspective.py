@@ -150,6 +150,17 @@ def named_speakers(question: str, table: PerspectiveTable, encode: Encoder,
     return speakers
 
 
+def stand_as_speakers(question: str, speakers: list[Mention]) -> bool:
+    """True when the question names its speakers before anything it asks about ("What do the user
+    organisations say about the police?", "Hva mener politiet ...", "According to the op-ed, ..."),
+    or names several together; not when the one it names is what it asks about ("How can the
+    municipalities help the police?")."""
+    if len(speakers) > 1:
+        return True
+    before = [w.lower() for w in WORD.findall(question)][:speakers[0].start] if speakers else ["-"]
+    return all(w in ASKING_WORDS or w in STOPWORDS or w in ("according", "ifølge") for w in before)
+
+
 def _after_topic_word(words: list[str], mention: Mention) -> bool:
     """True when a preposition stands before the mention (past an article) or in the words that
     named it ("between police" is a span that names the police)."""

@@ -17,7 +17,14 @@ from rag.embedding import AnyEmbedder
 from rag.embedding.remembered import RememberedEncoder
 from rag.index.loaded import Index, check_embedding, check_query_dim
 from rag.retrieval.passages import Passage, scored_passages
-from rag.retrieval.perspective import Mention, PerspectiveConfig, asks_about_all_of, named_speakers, promote
+from rag.retrieval.perspective import (
+    Mention,
+    PerspectiveConfig,
+    asks_about_all_of,
+    named_speakers,
+    promote,
+    stand_as_speakers,
+)
 from rag.types import Chunk, Filters, Hit, Source
 
 RRF_K = 60
@@ -94,6 +101,8 @@ class Retriever:
                 hits = _without_duplicates(_take_turns(per_group), k)
             else:
                 hits = _without_duplicates(_take_turns(self._promoted(hits, speakers, per_group)), k)
+                if stand_as_speakers(query, speakers):
+                    hits = _with_every_speaker(hits, speakers, per_group, k)
         timings["total"] = sum(timings.values())
         return SearchResult(query, hits, timings, speakers, about_named)
 
@@ -197,6 +206,18 @@ class Retriever:
         if len(self.index.windows.rows):
             similarity = max(similarity, float(self.index.windows.best(vector, [row])[0]))
         return similarity
+
+
+def _with_every_speaker(hits: list[Hit], speakers: list[Mention], per_group: list[list[Hit]], k: int) -> list[Hit]:
+    """`hits` with each named speaker's best passage second when none of theirs made the top k:
+    "What do the user organisations say about the police?" was given the police's passages alone,
+    each closer to "the police" than anything the user organisations said."""
+    for speaker, group_hits in zip(speakers, per_group):
+        if group_hits and not any(speaker.perspective.covers(hit.chunk) for hit in hits):
+            rows = {hit.row for hit in hits}
+            best = next((hit for hit in group_hits if hit.row not in rows), None)
+            hits = hits[:1] + [best] + hits[1:k - 1] if best else hits
+    return hits
 
 
 def _take_turns(rankings: list[list[Hit]]) -> list[Hit]:
