@@ -62,6 +62,13 @@ TOPIC_WORDS = frozenset("""about between among with to for against of on from by
 med til for mot av på fra hos enn""".split())
 ARTICLES = frozenset("the a an den det de".split())
 
+# Words that ask what someone says, thinks or proposes.
+SPEECH_WORDS = frozenset("""say says said saying think thinks thought argue argues argued write writes wrote
+mean means meant believe believes describe describes described tell tells told propose proposes proposed
+suggest suggests suggested recommend recommends recommended view views position opinion according
+sier sa sagt mener mente skriver skrev tenker tror beskriver foreslår anbefaler forteller fortalte ifølge
+syn standpunkt""".split())
+
 # A cognate shares at least this many letters in a row, and this share of the span's word.
 COGNATE_LETTERS = 5
 COGNATE_SHARE = 0.6
@@ -157,8 +164,12 @@ def stand_as_speakers(question: str, speakers: list[Mention]) -> bool:
     municipalities help the police?")."""
     if len(speakers) > 1:
         return True
-    before = [w.lower() for w in WORD.findall(question)][:speakers[0].start] if speakers else ["-"]
-    return all(w in ASKING_WORDS or w in STOPWORDS or w in ("according", "ifølge") for w in before)
+    words = [w.lower() for w in WORD.findall(question)]
+    before = words[:speakers[0].start] if speakers else ["-"]
+    # ... and asks what they say: "Hvor mange personer er i LAR?" names no speaker ("personer" is a
+    # cognate of "helsepersonell").
+    return any(w in SPEECH_WORDS for w in words) and \
+        all(w in ASKING_WORDS or w in STOPWORDS or w in SPEECH_WORDS for w in before)
 
 
 def _after_topic_word(words: list[str], mention: Mention) -> bool:
