@@ -117,7 +117,7 @@ def group_evidence(picks: list[Candidate], documents: dict[str, Document], persp
         quoted = {(q.start, q.end) for q in group.quotes}  # a colon may bring in another pick's sentence
         spans = [span for span in claim_spans(pick.source, pick.start, pick.end) if span not in quoted]
         # The byline says who wrote, not what they argue: quoted only when that is asked, then first.
-        byline = {span for span in spans if _is_byline(group.document, pick.source, *span)}
+        byline = {byline_span(group.document, chunk)} & set(spans)
         bylines |= byline
         group.quotes += [Quote(pick.source.n, start, end, rank) for start, end in spans
                          if byline_asked or (start, end) not in byline]
@@ -131,16 +131,10 @@ def group_evidence(picks: list[Candidate], documents: dict[str, Document], persp
     return ordered
 
 
-def _is_byline(document: Document, source: Source, start: int, end: int) -> bool:
-    """True when the sentence is the document's byline: its authors' names and affiliation ("Thomas
-    Clausen og Helge Waal, Senter for ..., Universitetet i Oslo" was quoted as an argument, and
-    answered a question about the weather in Oslo). The lead line names the authors already."""
-    return byline_span(document, source.chunk) == (start, end)
-
-
 def byline_span(document: Document, chunk: Chunk) -> tuple[int, int] | None:
     """Where in `chunk` the document's byline stands (the line that names its first author and
-    its affiliation), if it does."""
+    its affiliation), if it does. It is quoted as an argument nowhere: "Thomas Clausen og Helge Waal,
+    Senter for ..., Universitetet i Oslo" answered a question about the weather in Oslo."""
     authors, affiliation = document.meta.get("authors") or [], document.meta.get("affiliation") or ""
     text, offset = chunk.text, chunk.start
     at = text.find(authors[0]) if authors and affiliation else -1

@@ -40,20 +40,21 @@ class PerspectiveConfig:
     enabled: bool = True
 
 
+# Verbs and nouns that ask what someone says, thinks or proposes.
+SPEECH_VERBS = frozenset("""say says said saying think thinks thought argue argues argued write writes wrote
+mean means meant believe believes describe describes described tell tells told propose proposes proposed
+suggest suggests suggested recommend recommends recommended view views position opinion
+sier sa sagt mener mente skriver skrev tenker tror beskriver foreslår anbefaler syn standpunkt""".split())
 # Words that ask for what a speaker said without naming a topic ("What do the authors argue?",
 # "Summarise the op-ed", "Hva mener politiet?"): language, not any corpus's groups.
-ASKING_WORDS = frozenset("""what which who whom whose how why do does did about
-say says said saying think thinks thought argue argues argued write writes wrote
-written mean means meant believe believes describe describes described tell tells told propose proposes
-proposed suggest suggests suggested recommend recommends recommended summarise summarize summary sum up
-main key points point views view position stance opinion opinions message arguments argument conclusions
-overall generally general whole please give overview
-sier sa sagt mener mente skriver skrev skrevet tenker tror beskriver foreslår anbefaler oppsummer
-oppsummering hovedpoeng hovedpoengene poeng poengene budskap budskapet syn synet standpunkt argumenter
-argumentene konklusjon konklusjonene handler helhet generelt kort fortell gi oversikt hvem hvilke hvilket
-hvordan hvorfor author authors affiliated affiliation institution forfatter forfatteren forfatterne
-tilknyttet""".split())
-
+ASKING_WORDS = SPEECH_VERBS | frozenset("""what which who whom whose how why do does did about written
+summarise summarize summary sum up main key points point stance opinions message arguments argument conclusions
+overall generally general whole please give overview skrevet oppsummer oppsummering hovedpoeng hovedpoengene
+poeng poengene budskap budskapet synet argumenter argumentene konklusjon konklusjonene handler helhet generelt
+kort fortell gi oversikt hvem hvilke hvilket hvordan hvorfor author authors affiliated affiliation institution
+forfatter forfatteren forfatterne tilknyttet""".split())
+# Words that ask what someone says: the verbs, and "according to", "ifølge", "forteller".
+SPEECH_WORDS = SPEECH_VERBS | frozenset("according ifølge forteller fortalte".split())
 
 # What stands between groups named together as speakers: "and", "or", an article, "both", "as well as".
 JOINING_WORDS = frozenset("and or the both as well og eller samt både de".split())
@@ -61,13 +62,6 @@ JOINING_WORDS = frozenset("and or the both as well og eller samt både de".split
 TOPIC_WORDS = frozenset("""about between among with to for against of on from by at into than om mellom blant
 med til for mot av på fra hos enn""".split())
 ARTICLES = frozenset("the a an den det de".split())
-
-# Words that ask what someone says, thinks or proposes.
-SPEECH_WORDS = frozenset("""say says said saying think thinks thought argue argues argued write writes wrote
-mean means meant believe believes describe describes described tell tells told propose proposes proposed
-suggest suggests suggested recommend recommends recommended view views position opinion according
-sier sa sagt mener mente skriver skrev tenker tror beskriver foreslår anbefaler forteller fortalte ifølge
-syn standpunkt""".split())
 
 # A cognate shares at least this many letters in a row, and this share of the span's word.
 COGNATE_LETTERS = 5
@@ -162,10 +156,10 @@ def stand_as_speakers(question: str, speakers: list[Mention]) -> bool:
     organisations say about the police?", "Hva mener politiet ...", "According to the op-ed, ..."),
     or names several together; not when the one it names is what it asks about ("How can the
     municipalities help the police?")."""
-    if len(speakers) > 1:
-        return True
+    if len(speakers) != 1:
+        return bool(speakers)
     words = [w.lower() for w in WORD.findall(question)]
-    before = words[:speakers[0].start] if speakers else ["-"]
+    before = words[:speakers[0].start]
     # ... and asks what they say: "Hvor mange personer er i LAR?" names no speaker ("personer" is a
     # cognate of "helsepersonell").
     return any(w in SPEECH_WORDS for w in words) and \
